@@ -1,0 +1,1 @@
+"""The ``huggingface-sb3`` command line."""

@@ -1,0 +1,172 @@
+"""``huggingface-sb3 hub serve``: run the local Hub in the foreground until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from ..errors import LocalHubError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+SERVE_EXAMPLES = """\
+examples:
+  huggingface-sb3 hub serve
+  huggingface-sb3 hub serve --port 0 --data-dir ./hub-data --user alice --token my-secret
+  huggingface-sb3 hub serve --grant read-secret:alice:read --grant bob-secret:bob
+
+then, in another shell:
+  export HF_ENDPOINT=http://127.0.0.1:8787 HF_TOKEN=<the printed token>
+  hf upload alice/my-agent ./my-agent-folder
+"""
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``hub`` and its ``serve`` subcommand to the root parser's commands."""
+    from ..hub_server import HubConfig
+    from ..hub_server._local_hub import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER, default_data_dir
+
+    hub = commands.add_parser(
+        "hub", help="run a local Hugging Face Hub", description="Run a local Hugging Face Hub."
+    )
+    hub_commands = hub.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    serve = hub_commands.add_parser(
+        "serve",
+        help="serve a local Hub that huggingface_hub clients can push to and pull from",
+        description=(
+            "Serve a Hub-compatible HTTP API on this machine: repos, branches, tags, commits, uploads and "
+            "downloads, stored as git repositories in a data directory that survives restarts. Point any "
+            "huggingface_hub client at it with HF_ENDPOINT."
+        ),
+        epilog=SERVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", default=DEFAULT_HOST, help="interface to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port to listen on; 0 picks a free one (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"where repos are stored (default: {default_data_dir()})",
+    )
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="write token of --user (default: generated once and saved in the data dir)",
+    )
+    serve.add_argument("--user", default=DEFAULT_USER, help="user the token belongs to (default: %(default)s)")
+    serve.add_argument(
+        "--grant",
+        action="append",
+        default=[],
+        metavar="TOKEN:USER[:read|write]",
+        help="accept another token, for another user or read-only (repeatable)",
+    )
+    serve.add_argument(
+        "--upload-mode",
+        choices=("regular", "lfs"),
+        default="regular",
+        help="regular: files inline in commits, works with every client (default); "
+        "lfs: large and binary files through the LFS batch API, for clients with HF_HUB_DISABLE_XET=1",
+    )
+    serve.add_argument(
+        "--max-commit-bytes",
+        type=int,
+        default=HubConfig.max_commit_bytes,
+        help="largest commit body accepted; inline files travel base64-encoded in it (default: %(default)s)",
+    )
+    serve.add_argument("--page-size", type=int, default=1000, help=argparse.SUPPRESS)
+    serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    serve.set_defaults(run=run_serve)
+
+
+def _parse_grant(text: str):
+    from ..hub_server import TokenGrant
+
+    token, _, rest = text.partition(":")
+    user, _, role = rest.partition(":")
+    try:
+        return TokenGrant(token, user, role or "write")  # type: ignore[arg-type]
+    except ValueError as error:
+        raise LocalHubError(f"Invalid --grant {text!r}: {error}. Use TOKEN:USER or TOKEN:USER:read.") from None
+
+
+def _token_for(data_dir: Path, given: str | None) -> tuple[str, bool]:
+    """The token to use and whether it was generated here (then it is saved in the data dir for restarts)."""
+    from ..hub_server._local_hub import generate_token
+
+    if given:
+        return given, False
+    saved = data_dir / "token"
+    if saved.is_file():
+        return saved.read_text("utf-8").strip(), False
+    token = generate_token()
+    descriptor = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(token)
+    return token, True
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted; print the endpoint and the environment variables to export first."""
+    from ..hub_server import HubConfig, TokenGrant
+    from ..hub_server._local_hub import ENDPOINT_LINE_PREFIX, bind_socket, default_data_dir, endpoint_of, make_server
+
+    data_dir = (args.data_dir or default_data_dir()).expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        token, generated = _token_for(data_dir, args.token)
+    except OSError as error:
+        raise LocalHubError(f"Cannot use the data directory {data_dir}: {error}. Choose another with --data-dir.") from None
+    grants = (TokenGrant(token, args.user, "write"), *(_parse_grant(text) for text in args.grant))
+    config = HubConfig(
+        data_dir=data_dir,
+        grants=grants,
+        upload_mode=args.upload_mode,
+        page_size=args.page_size,
+        max_commit_bytes=args.max_commit_bytes,
+    )
+    server = make_server(config, verbose=not args.quiet)
+    sock = bind_socket(args.host, args.port)
+    endpoint = endpoint_of(sock)
+    token_note = "generated, saved in the data dir" if generated else "as given" if args.token else "saved in the data dir"
+    print(
+        f"Local Hugging Face Hub serving {data_dir}\n"
+        f"  endpoint: {endpoint}\n"
+        f"  user:     {args.user} (write token, {token_note})\n"
+        f"  uploads:  {args.upload_mode}\n"
+        "Point huggingface_hub clients at it:\n"
+        f"  {ENDPOINT_LINE_PREFIX}{endpoint}\n"
+        f"  export HF_TOKEN={token}\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+    _serve_until_signalled(server, sock)
+    print("Local Hub stopped.", flush=True)
+    return 0
+
+
+def _serve_until_signalled(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Run the server; Ctrl-C or SIGTERM make it finish open requests and return (instead of killing us).
+
+    uvicorn handles the signals while serving and re-raises them once it has shut down; the handlers set
+    here receive that re-raised signal (and any signal that arrives before uvicorn takes over).
+    """
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

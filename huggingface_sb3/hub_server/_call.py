@@ -1,0 +1,139 @@
+"""What a request handler works with: the server's state and one parsed request."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from starlette.requests import Request
+
+from ._auth import Authenticator, TokenGrant
+from ._errors import HubError, bad_request, repo_not_found, revision_not_found
+from ._names import REPO_TYPES
+from ._storage import HubStorage, RepoHandle
+
+UploadMode = Literal["regular", "lfs"]
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """How a local Hub behaves.
+
+    Attributes:
+        data_dir: where repos are stored; survives restarts.
+        grants: the tokens the Hub accepts.
+        upload_mode: what ``preupload`` answers for files: ``"regular"`` (inline in the commit; works with every
+            client, including ``hf_xet``) or ``"lfs"`` (large and binary files through the LFS batch API; for
+            clients that set ``HF_HUB_DISABLE_XET=1``).
+        max_json_bytes: largest accepted JSON or form body.
+        max_commit_bytes: largest accepted commit body (inline files are base64 in it).
+        page_size: entries per page of tree, commit and repo listings.
+    """
+
+    data_dir: Path
+    grants: tuple[TokenGrant, ...]
+    upload_mode: UploadMode = "regular"
+    max_json_bytes: int = 16 * MiB
+    max_commit_bytes: int = 4096 * MiB
+    page_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.upload_mode not in ("regular", "lfs"):
+            raise ValueError(f"upload_mode must be 'regular' or 'lfs', not {self.upload_mode!r}")
+        if self.page_size < 1:
+            raise ValueError("page_size must be at least 1")
+
+
+class HubState:
+    """Everything handlers share: configuration, storage, authentication and the secret that signs upload URLs."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.storage = HubStorage(config.data_dir)
+        self.auth = Authenticator(config.grants)
+        self.upload_secret = secrets.token_bytes(32)
+
+
+@dataclass
+class Call:
+    """One request being handled: its route parameters, caller and already-read body."""
+
+    request: Request
+    params: dict[str, str]
+    hub: HubState
+    grant: TokenGrant | None
+    route_repo_type: str | None = None
+    json: dict[str, Any] = field(default_factory=dict)
+    form: dict[str, list[str]] = field(default_factory=dict)
+    body_path: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The endpoint as the client reached it, e.g. ``http://127.0.0.1:8787``."""
+        return str(self.request.base_url).rstrip("/")
+
+    @property
+    def repo_type(self) -> str:
+        """``model``, ``dataset`` or ``space``, from the route or the ``/api/{type}s/`` segment."""
+        if self.route_repo_type is not None:
+            return self.route_repo_type
+        plural = self.params.get("t", "")
+        if not plural.endswith("s") or plural[:-1] not in REPO_TYPES:
+            raise HubError(404, f"Unknown repo type {plural!r}: use models, datasets or spaces.")
+        return plural[:-1]
+
+    @property
+    def repo_id(self) -> str:
+        """``namespace/name`` from the route."""
+        return f"{self.params['ns']}/{self.params['name']}"
+
+    def repo_url(self, repo_id: str | None = None, repo_type: str | None = None) -> str:
+        """The repo's web URL, the form the client parses into a ``RepoUrl``."""
+        repo_type = repo_type or self.repo_type
+        prefix = "" if repo_type == "model" else f"{repo_type}s/"
+        return f"{self.base_url}/{prefix}{repo_id or self.repo_id}"
+
+    def flag(self, name: str) -> bool:
+        """A boolean query parameter (``1``/``true``)."""
+        return self.request.query_params.get(name, "").lower() in ("1", "true")
+
+    def open_readable(self) -> RepoHandle:
+        """Open the route's repo if the caller may read it (404 ``RepoNotFound`` otherwise)."""
+        handle = self.hub.storage.open(self.repo_type, self.params["ns"], self.params["name"])
+        if handle is None:
+            raise repo_not_found(self.repo_id)
+        try:
+            self.hub.auth.check_read(self.grant, handle.meta)
+        except HubError:
+            handle.git.close()
+            raise
+        return handle
+
+    def open_writable(self) -> tuple[RepoHandle, TokenGrant]:
+        """Open the route's repo if the caller holds a write token of its namespace."""
+        handle = self.open_readable()
+        try:
+            grant = self.hub.auth.require_writer(self.grant, handle.meta.namespace)
+        except HubError:
+            handle.git.close()
+            raise
+        return handle, grant
+
+    def resolve(self, handle: RepoHandle, revision: str) -> tuple[str, str | None]:
+        """``(commit id, ref)`` of a revision of the repo; 404 ``RevisionNotFound`` if there is none."""
+        resolved = handle.git.resolve(revision)
+        if resolved is None:
+            raise revision_not_found(revision, handle.meta.repo_id)
+        return resolved
+
+    def json_field(self, name: str, kind: type, *, required: bool = True) -> Any:
+        """A field of the JSON body, type-checked; 400 if missing (when required) or of the wrong type."""
+        value = self.json.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise bad_request(f"The JSON body needs {name!r} as {kind.__name__}, got {value!r}.")
+        return value

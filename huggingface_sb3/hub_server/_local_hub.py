@@ -1,0 +1,228 @@
+"""Running the local Hub: in a background thread or a subprocess (:class:`LocalHub`), or in the foreground
+(:func:`serve`, behind ``huggingface-sb3 hub serve``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from ..errors import LocalHubError
+from ._app import HubApp
+from ._auth import TokenGrant
+from ._call import HubConfig, UploadMode
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+DEFAULT_USER = "local-user"
+ENDPOINT_LINE_PREFIX = "export HF_ENDPOINT="
+_START_TIMEOUT_SECONDS = 30.0
+
+
+def default_data_dir() -> Path:
+    """Where ``huggingface-sb3 hub serve`` keeps repos unless told otherwise: ``$XDG_CACHE_HOME/huggingface_sb3/hub``."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "huggingface_sb3" / "hub"
+
+
+def generate_token() -> str:
+    """A fresh random token in the Hub's ``hf_`` style."""
+    return f"hf_local_{secrets.token_urlsafe(24)}"
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (``port=0``: any free port); LocalHubError if it is taken."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as error:
+        raise LocalHubError(
+            f"Cannot listen on {host}:{port} ({error.strerror or error}). "
+            "Pick another port with --port, or --port 0 for any free port."
+        ) from None
+    return sock
+
+
+def endpoint_of(sock: socket.socket) -> str:
+    """``http://host:port`` of a bound socket."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def make_server(config: HubConfig, *, verbose: bool) -> uvicorn.Server:
+    """A uvicorn server running the Hub app (the socket is passed to ``run``)."""
+    return uvicorn.Server(
+        uvicorn.Config(
+            HubApp(config),
+            lifespan="off",
+            log_level="info" if verbose else "warning",
+            access_log=verbose,
+            timeout_keep_alive=30,
+        )
+    )
+
+
+class LocalHub:
+    """A Hub-compatible server on 127.0.0.1, for tests, examples and offline previews of a push.
+
+    Use it as a context manager; point a client at it with ``HF_ENDPOINT=hub.endpoint`` (see :meth:`client_env`)
+    or ``HfApi(endpoint=hub.endpoint, token=hub.token)``::
+
+        with LocalHub() as hub:
+            api = HfApi(endpoint=hub.endpoint, token=hub.token)
+            api.create_repo(f"{hub.user}/my-agent")
+
+    Args:
+        data_dir: where repos are kept; by default a temporary directory removed on exit.
+        host: interface to listen on.
+        port: port to listen on; 0 (the default) picks a free one.
+        token: the write token of ``user``; generated when not given.
+        user: the user the token belongs to (its namespace is writable).
+        grants: more tokens, e.g. ``TokenGrant("t", "alice", "read")``.
+        upload_mode: ``"regular"`` (default, works with every client) or ``"lfs"`` (see :class:`HubConfig`).
+        page_size: entries per page of listings.
+        max_commit_bytes: largest commit body accepted (inline files are base64 in it).
+        in_subprocess: run the server in a child Python process instead of a thread of this one.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        token: str | None = None,
+        user: str = DEFAULT_USER,
+        grants: Sequence[TokenGrant] = (),
+        upload_mode: UploadMode = "regular",
+        page_size: int = 1000,
+        max_commit_bytes: int = HubConfig.max_commit_bytes,
+        in_subprocess: bool = False,
+    ) -> None:
+        self.host, self.port = host, port
+        self.token = token or generate_token()
+        self.user = user
+        self.grants = (TokenGrant(self.token, user, "write"), *grants)
+        self.upload_mode = upload_mode
+        self.page_size = page_size
+        self.max_commit_bytes = max_commit_bytes
+        self.in_subprocess = in_subprocess
+        self._owns_data_dir = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="hf-local-hub-"))
+        self.endpoint = ""
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> LocalHub:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"LocalHub(endpoint={self.endpoint!r}, user={self.user!r}, data_dir='{self.data_dir}')"
+
+    @property
+    def pid(self) -> int:
+        """Process id of the server (this process when it runs in a thread)."""
+        return self._process.pid if self._process is not None else os.getpid()
+
+    def client_env(self) -> dict[str, str]:
+        """Environment variables that point a ``huggingface_hub`` client (started afterwards) at this Hub."""
+        return {"HF_ENDPOINT": self.endpoint, "HF_TOKEN": self.token, "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+    def start(self) -> None:
+        """Start serving; returns once the server accepts connections."""
+        if self.endpoint:
+            raise LocalHubError("This LocalHub is already running; stop it before starting it again.")
+        if self.in_subprocess:
+            self._start_subprocess()
+        else:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        config = HubConfig(
+            data_dir=self.data_dir,
+            grants=self.grants,
+            upload_mode=self.upload_mode,
+            page_size=self.page_size,
+            max_commit_bytes=self.max_commit_bytes,
+        )
+        sock = bind_socket(self.host, self.port)
+        self._server = make_server(config, verbose=False)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="huggingface-sb3-local-hub", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                sock.close()
+                raise LocalHubError("The local Hub thread did not start; see the log above for the cause.")
+            time.sleep(0.01)
+        self.endpoint = endpoint_of(sock)
+
+    def _start_subprocess(self) -> None:
+        command = [
+            sys.executable, "-m", "huggingface_sb3.hub_server",
+            "--host", self.host, "--port", str(self.port), "--data-dir", str(self.data_dir),
+            "--token", self.token, "--user", self.user, "--upload-mode", self.upload_mode,
+            "--page-size", str(self.page_size), "--max-commit-bytes", str(self.max_commit_bytes), "--quiet",
+        ]  # fmt: skip
+        for grant in self.grants[1:]:
+            command += ["--grant", f"{grant.token}:{grant.user}:{grant.role}"]
+        log_path = self.data_dir / "local-hub.log"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "w", encoding="utf-8") as log:
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            )
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline and self._process.poll() is None:
+            for line in log_path.read_text("utf-8").splitlines():
+                if line.strip().startswith(ENDPOINT_LINE_PREFIX):
+                    self.endpoint = line.strip().removeprefix(ENDPOINT_LINE_PREFIX)
+                    return
+            time.sleep(0.05)
+        self._stop_process()
+        raise LocalHubError(f"The local Hub process did not start: {log_path.read_text('utf-8').strip() or 'no output'}")
+
+    def stop(self) -> None:
+        """Stop serving (idempotent); a temporary data directory is removed."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=_START_TIMEOUT_SECONDS)
+            self._server = self._thread = None
+        self._stop_process()
+        self.endpoint = ""
+        if self._owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def _stop_process(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=_START_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
