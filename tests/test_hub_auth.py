@@ -109,3 +109,21 @@ def test_private_repo_is_not_found_for_other_users_and_anonymous(hub):
 
 def test_tokens_are_not_shown_in_reprs():
     assert "secret-value" not in repr(TokenGrant("secret-value", "alice"))
+
+
+def test_another_user_may_upload_lfs_files_to_a_pull_request(hub, monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    with LocalHub(tmp_path, user="alice", token="alice-write", grants=[TokenGrant("bob-write", "bob")],
+                  upload_mode="lfs") as lfs_hub:
+        api(lfs_hub, "alice-write").create_repo("alice/lfs-agent")
+        bob = api(lfs_hub, "bob-write")
+        commit = bob.upload_file(
+            path_or_fileobj=bytes(range(256)) * 100, path_in_repo="model.zip", repo_id="alice/lfs-agent", create_pr=True
+        )
+        files = bob.model_info("alice/lfs-agent", revision=commit.pr_revision, files_metadata=True).siblings
+        assert next(s for s in files if s.rfilename == "model.zip").lfs is not None
+        with pytest.raises(HfHubHTTPError) as caught:
+            bob.upload_file(path_or_fileobj=bytes(range(255)) * 100, path_in_repo="m.zip", repo_id="alice/lfs-agent")
+        assert caught.value.response.status_code == 403

@@ -120,3 +120,24 @@ def test_the_server_keeps_serving_after_bad_input(hub_api, local_hub, repo):
     _commit(local_hub, repo, None, raw=b"\x00\x01garbage")
     raw_request("POST", f"{local_hub.endpoint}/api/repos/create", body=b"{", token=local_hub.token)
     assert hub_api.list_repo_files(repo) == [".gitattributes", "keep.txt"]
+
+
+@pytest.mark.parametrize(
+    "url_path",
+    [
+        "api/models/..%2F..%2Ftmp/x",
+        "api/models/local-user/..",
+        "api/models/%2E%2E/%2E%2E/revision/main",
+        "..%2F..%2Fetc/passwd/resolve/main/x",
+        "api/models/local-user/x%2F..%2F..%2Fy/tree/main",
+    ],
+)
+def test_repo_names_in_urls_cannot_escape_the_data_dir(local_hub, url_path):
+    response = raw_request("GET", f"{local_hub.endpoint}/{url_path}", token=local_hub.token)
+    assert 400 <= response.status < 500
+
+
+@pytest.mark.parametrize("revision", ["..%2F..%2Fconfig", "refs%2Fheads%2F..%2F..%2FHEAD", "a%20b", "%2Fabs"])
+def test_implausible_revisions_are_not_found(hub_api, local_hub, repo, revision):
+    response = raw_request("GET", f"{local_hub.endpoint}/api/models/{repo}/revision/{revision}")
+    assert response.status == 404 and response.headers["x-error-code"] == "RevisionNotFound"

@@ -153,3 +153,24 @@ def test_module_entry_point_is_the_serve_command():
         [sys.executable, "-m", "huggingface_sb3.hub_server", "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and "--data-dir" in result.stdout
+
+
+def test_two_servers_cannot_share_a_data_dir(tmp_path):
+    with LocalHub(tmp_path):
+        with pytest.raises(LocalHubError, match="in use by another local Hub"):
+            LocalHub(tmp_path).start()
+        result = subprocess.run(
+            [sys.executable, "-m", "huggingface_sb3.cli.main", "hub", "serve", "--port", "0",
+             "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 1 and "in use by another local Hub" in result.stderr
+    with LocalHub(tmp_path) as again:
+        assert again.endpoint
+
+
+def test_an_unusable_data_dir_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(LocalHubError, match="Choose another"):
+        LocalHub(blocker / "data").start()

@@ -201,3 +201,26 @@ def test_unicode_paths_round_trip(hub_api, repo):
     hub_api.upload_file(path_or_fileobj=b"u", path_in_repo="d\u00e9j\u00e0 vu/\u6587\u4ef6.txt", repo_id=repo)
     assert "d\u00e9j\u00e0 vu/\u6587\u4ef6.txt" in hub_api.list_repo_files(repo)
     assert _read(hub_api, repo, "d\u00e9j\u00e0 vu/\u6587\u4ef6.txt") == b"u"
+
+
+def test_a_failed_pull_request_commit_leaves_no_pull_request(hub_api, repo):
+    with pytest.raises(EntryNotFoundError):
+        hub_api.create_commit(
+            repo, operations=[CommitOperationDelete("missing.txt")], commit_message="bad pr", create_pr=True
+        )
+    assert hub_api.list_repo_refs(repo, include_pull_requests=True).pull_requests == []
+    ok = hub_api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo, create_pr=True)
+    assert ok.pr_num == 1
+
+
+def test_dataset_repos_work_like_model_repos(hub_api, hub_repo_id, tmp_path):
+    from huggingface_hub import hf_hub_download
+
+    url = hub_api.create_repo(hub_repo_id, repo_type="dataset")
+    assert "/datasets/" in url
+    hub_api.upload_file(path_or_fileobj=b"a,b\n1,2\n", path_in_repo="data.csv", repo_id=hub_repo_id, repo_type="dataset")
+    assert "data.csv" in hub_api.list_repo_files(hub_repo_id, repo_type="dataset")
+    path = hf_hub_download(hub_repo_id, "data.csv", repo_type="dataset", cache_dir=tmp_path)
+    assert open(path, "rb").read() == b"a,b\n1,2\n"
+    assert not hub_api.repo_exists(hub_repo_id)
+    hub_api.delete_repo(hub_repo_id, repo_type="dataset")

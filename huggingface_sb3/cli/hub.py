@@ -118,6 +118,7 @@ def _token_for(data_dir: Path, given: str | None) -> tuple[str, bool]:
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; print the endpoint and the environment variables to export first."""
     from ..hub_server import HubConfig, TokenGrant
+    from ..hub_server._app import HubApp
     from ..hub_server._local_hub import ENDPOINT_LINE_PREFIX, bind_socket, default_data_dir, endpoint_of, make_server
 
     data_dir = (args.data_dir or default_data_dir()).expanduser().resolve()
@@ -134,8 +135,13 @@ def run_serve(args: argparse.Namespace) -> int:
         page_size=args.page_size,
         max_commit_bytes=args.max_commit_bytes,
     )
-    server = make_server(config, verbose=not args.quiet)
-    sock = bind_socket(args.host, args.port)
+    app = HubApp(config)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except LocalHubError:
+        app.close()
+        raise
+    server = make_server(app, verbose=not args.quiet)
     endpoint = endpoint_of(sock)
     token_note = "generated, saved in the data dir" if generated else "as given" if args.token else "saved in the data dir"
     print(
@@ -149,7 +155,10 @@ def run_serve(args: argparse.Namespace) -> int:
         "Press Ctrl-C to stop.",
         flush=True,
     )
-    _serve_until_signalled(server, sock)
+    try:
+        _serve_until_signalled(server, sock)
+    finally:
+        app.close()
     print("Local Hub stopped.", flush=True)
     return 0
 

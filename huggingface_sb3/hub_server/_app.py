@@ -38,6 +38,10 @@ class HubApp:
     def __init__(self, config: HubConfig) -> None:
         self.state = HubState(config)
 
+    def close(self) -> None:
+        """Release the data directory (the app must not serve afterwards)."""
+        self.state.storage.close()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return

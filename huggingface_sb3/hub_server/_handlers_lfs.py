@@ -18,8 +18,10 @@ from starlette.responses import JSONResponse, Response
 
 from ._call import Call
 from ._errors import HubError, bad_request
+from ._handlers_refs import require_contributor
 from ._lfs_store import SHA256_RE, HashingWriter
 from ._routing import route
+from ._storage import RepoHandle
 
 LFS_MEDIA_TYPE = "application/vnd.git-lfs+json"
 UPLOAD_URL_LIFETIME_SECONDS = 3600
@@ -43,8 +45,8 @@ def batch(call: Call) -> Response:
     objects = call.json.get("objects")
     if not isinstance(objects, list) or len(objects) > MAX_BATCH_OBJECTS:
         raise bad_request(f'"objects" must be a list of at most {MAX_BATCH_OBJECTS} {{oid, size}} objects.')
-    handle, _ = call.open_writable()
-    with handle:
+    with call.open_readable() as handle:
+        _require_uploader(call, handle)
         answers = []
         for item in objects:
             oid, size = (item.get("oid"), item.get("size")) if isinstance(item, dict) else (None, None)
@@ -61,6 +63,16 @@ def batch(call: Call) -> Response:
                 }
             answers.append(answer)
     return JSONResponse({"transfer": "basic", "objects": answers}, media_type=LFS_MEDIA_TYPE)
+
+
+def _require_uploader(call: Call, handle: RepoHandle) -> None:
+    """Owners upload to any ref; other writers only for pull requests (no ``ref``, or ``refs/pr/...``)."""
+    ref = call.json.get("ref")
+    ref_name = ref.get("name") if isinstance(ref, dict) else None
+    if isinstance(ref_name, str) and not ref_name.startswith("refs/pr/"):
+        call.hub.auth.require_writer(call.grant, handle.meta.namespace)
+    else:
+        require_contributor(call)
 
 
 async def upload(call: Call) -> Response:

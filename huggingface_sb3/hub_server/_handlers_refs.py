@@ -125,6 +125,13 @@ def open_pull_request(
     return pull_request
 
 
+def discard_pull_request(call: Call, handle: RepoHandle, pull_request: PullRequest) -> None:
+    """Undo :func:`open_pull_request` (its commit failed); call under the repo's lock."""
+    handle.git.delete_ref(f"refs/pr/{pull_request.num}")
+    kept = tuple(pr for pr in handle.meta.pull_requests if pr.num != pull_request.num)
+    call.hub.storage.update_meta(handle, pull_requests=kept)
+
+
 def require_contributor(call: Call) -> str:
     """Anyone with a write token who can see a repo may open pull requests on it; return their user name."""
     if call.grant is None or call.grant.role != "write":

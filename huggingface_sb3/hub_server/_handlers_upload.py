@@ -19,7 +19,7 @@ from ._call import Call, MiB
 from ._card_metadata import MetadataError, validate_metadata
 from ._errors import HubError, bad_request
 from ._gitrepo import AddFile, AddLfsFile, Change, DeleteFile, DeleteFolder, FileEntry
-from ._handlers_refs import open_pull_request, require_contributor
+from ._handlers_refs import discard_pull_request, open_pull_request, require_contributor
 from ._lfs_store import SHA256_RE, HashingWriter
 from ._names import validate_path_in_repo
 from ._ndjson import NDJSONError, SpooledString, iter_ndjson
@@ -153,13 +153,18 @@ def commit(call: Call) -> Response:
             if ref is None or not ref.startswith(("refs/heads/", "refs/pr/")):
                 raise bad_request(f"Cannot commit to {revision!r}: commits go to a branch (or a pull request).")
         message = parsed.summary + (f"\n\n{parsed.description}" if parsed.description else "")
-        commit_id = handle.git.commit(
-            ref,
-            parsed.changes,
-            author=git_identity(author),
-            message=message,
-            parent_commit=parsed.parent_commit,
-        )
+        try:
+            commit_id = handle.git.commit(
+                ref,
+                parsed.changes,
+                author=git_identity(author),
+                message=message,
+                parent_commit=parsed.parent_commit,
+            )
+        except BaseException:
+            if pull_request is not None:
+                discard_pull_request(call, handle, pull_request)
+            raise
         repo_url = call.repo_url()
     return JSONResponse(
         {

@@ -63,11 +63,11 @@ def endpoint_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def make_server(config: HubConfig, *, verbose: bool) -> uvicorn.Server:
+def make_server(app: HubApp, *, verbose: bool) -> uvicorn.Server:
     """A uvicorn server running the Hub app (the socket is passed to ``run``)."""
     return uvicorn.Server(
         uvicorn.Config(
-            HubApp(config),
+            app,
             lifespan="off",
             log_level="info" if verbose else "warning",
             access_log=verbose,
@@ -124,6 +124,7 @@ class LocalHub:
         self._owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="hf-local-hub-"))
         self.endpoint = ""
+        self._app: HubApp | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -166,8 +167,13 @@ class LocalHub:
             page_size=self.page_size,
             max_commit_bytes=self.max_commit_bytes,
         )
-        sock = bind_socket(self.host, self.port)
-        self._server = make_server(config, verbose=False)
+        self._app = HubApp(config)
+        try:
+            sock = bind_socket(self.host, self.port)
+        except LocalHubError:
+            self.stop()
+            raise
+        self._server = make_server(self._app, verbose=False)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="huggingface-sb3-local-hub", daemon=True
         )
@@ -176,6 +182,7 @@ class LocalHub:
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 sock.close()
+                self.stop()
                 raise LocalHubError("The local Hub thread did not start; see the log above for the cause.")
             time.sleep(0.01)
         self.endpoint = endpoint_of(sock)
@@ -211,6 +218,9 @@ class LocalHub:
             self._server.should_exit = True
             self._thread.join(timeout=_START_TIMEOUT_SECONDS)
             self._server = self._thread = None
+        if self._app is not None:
+            self._app.close()
+            self._app = None
         self._stop_process()
         self.endpoint = ""
         if self._owns_data_dir:

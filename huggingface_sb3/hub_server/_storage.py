@@ -14,6 +14,7 @@ Repos appear and disappear by atomic renames, so a crash never leaves half a rep
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -25,9 +26,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TextIO
 
+from ..errors import LocalHubError
 from ._gitrepo import GitRepo
 from ._lfs_store import LfsStore
+from ._names import REPO_TYPES, validate_repo_part
 
 DEFAULT_GITATTRIBUTES = b"".join(
     pattern + b" filter=lfs diff=lfs merge=lfs -text\n"
@@ -107,14 +111,28 @@ class HubStorage:
         self.data_dir = Path(data_dir)
         self.repos_dir = self.data_dir / "repos"
         self.tmp_dir = self.data_dir / "tmp"
-        self.repos_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.repos_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise LocalHubError(
+                f"Cannot use {self.data_dir} as the local Hub's data directory ({error.strerror or error}). "
+                "Choose another with --data-dir (or LocalHub(data_dir=...))."
+            ) from None
+        self._lock_file = _lock_data_dir(self.data_dir)
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         self.tmp_dir.mkdir()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
+    def close(self) -> None:
+        """Release the data directory for another server."""
+        self._lock_file.close()
+
     def _folder(self, repo_type: str, namespace: str, name: str) -> Path:
-        return self.repos_dir / f"{repo_type}s" / namespace / name
+        """The repo's folder; the names are validated first, so no request can point outside the data dir."""
+        if repo_type not in REPO_TYPES:
+            raise ValueError(f"unknown repo type {repo_type!r}")
+        return self.repos_dir / f"{repo_type}s" / validate_repo_part(namespace, "namespace") / validate_repo_part(name, "repo name")
 
     @contextmanager
     def lock(self, repo_type: str, namespace: str, name: str) -> Iterator[None]:
@@ -191,6 +209,25 @@ class HubStorage:
     def temp_file(self) -> tempfile._TemporaryFileWrapper[bytes]:
         """A named temporary file on the data directory's file system (so it can be renamed into a store)."""
         return tempfile.NamedTemporaryFile(dir=self.tmp_dir, delete=False)
+
+
+def _lock_data_dir(data_dir: Path) -> TextIO:
+    """Hold an exclusive lock on the data directory: two servers on one directory would lose updates."""
+    lock_file = open(data_dir / "server.lock", "a+", encoding="utf-8")  # noqa: SIM115 (held while serving)
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock_file.seek(0)
+        holder = lock_file.read().strip() or "unknown"
+        lock_file.close()
+        raise LocalHubError(
+            f"The data directory {data_dir} is in use by another local Hub (pid {holder}). "
+            "Stop that one, or choose another data directory."
+        ) from None
+    lock_file.truncate(0)
+    lock_file.write(str(os.getpid()))
+    lock_file.flush()
+    return lock_file
 
 
 def git_identity(user: str) -> str:
