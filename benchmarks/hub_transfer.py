@@ -34,9 +34,9 @@ os.environ["HF_HUB_DISABLE_XET"] = "1"  # lets lfs mode use the LFS batch API; r
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 
-from huggingface_hub import HfApi, hf_hub_download  # noqa: E402
+from huggingface_hub import HfApi, hf_hub_download
 
-from huggingface_sb3 import LocalHub  # noqa: E402
+from huggingface_sb3 import LocalHub
 
 MB = 1_000_000
 CHUNK = 1024 * 1024
@@ -123,7 +123,11 @@ def transfer(mode: str, source: Path, folder: Path) -> tuple[float, float, float
         for attempt in range(3):
             cache = folder / f"cache-{mode}-{attempt}"
             client.append(
-                timed(lambda: hf_hub_download(repo_id, "agent.zip", endpoint=hub.endpoint, token=hub.token, cache_dir=cache))
+                timed(
+                    lambda cache=cache: hf_hub_download(
+                        repo_id, "agent.zip", endpoint=hub.endpoint, token=hub.token, cache_dir=cache
+                    )
+                )
             )
             shutil.rmtree(cache)
     return size / MB / upload, size / MB / raw, size / MB / min(client)

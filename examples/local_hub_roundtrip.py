@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         for entry in api.list_repo_tree(args.repo_id, recursive=True):
             if hasattr(entry, "size"):
                 print(f"  {entry.path:<40} {entry.size:>10} bytes{'  (LFS)' if entry.lfs else ''}")
-        pulled = Path(snapshot_download(args.repo_id, endpoint=hub.endpoint, token=hub.token, cache_dir=Path(scratch) / "cache"))
+        pulled = Path(
+            snapshot_download(args.repo_id, endpoint=hub.endpoint, token=hub.token, cache_dir=Path(scratch) / "cache")
+        )
         comparison = filecmp.dircmp(folder, pulled)
         identical = not _differences(comparison)
         print(f"Pulled it back into {pulled}: {'identical to what was pushed' if identical else 'DIFFERENT'}")

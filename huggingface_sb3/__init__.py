@@ -20,8 +20,9 @@ _LAZY_NAMES = {
 __all__ = sorted([*_LAZY_NAMES, "__version__"])
 
 if TYPE_CHECKING:
-    from .errors import HuggingFaceSB3Error, LocalHubError
-    from .hub_server import LocalHub
+    from .errors import HuggingFaceSB3Error as HuggingFaceSB3Error
+    from .errors import LocalHubError as LocalHubError
+    from .hub_server import LocalHub as LocalHub
 
 
 def __getattr__(name: str) -> Any:

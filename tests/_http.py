@@ -20,7 +20,12 @@ class RawResponse:
 
 
 def raw_request(
-    method: str, url: str, *, body: bytes | None = None, json_body: Any = None, token: str | None = None,
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    json_body: Any = None,
+    token: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> RawResponse:
     """Send one request and return status, headers (lower-cased names) and body, whatever the status."""

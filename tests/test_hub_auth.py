@@ -115,8 +115,9 @@ def test_another_user_may_upload_lfs_files_to_a_pull_request(hub, monkeypatch, t
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
-    with LocalHub(tmp_path, user="alice", token="alice-write", grants=[TokenGrant("bob-write", "bob")],
-                  upload_mode="lfs") as lfs_hub:
+    with LocalHub(
+        tmp_path, user="alice", token="alice-write", grants=[TokenGrant("bob-write", "bob")], upload_mode="lfs"
+    ) as lfs_hub:
         api(lfs_hub, "alice-write").create_repo("alice/lfs-agent")
         bob = api(lfs_hub, "bob-write")
         commit = bob.upload_file(

@@ -20,7 +20,10 @@ def repo(hub_api, hub_repo_id):
 def _commit(hub, repo_id, lines, raw=None):
     body = raw if raw is not None else "\n".join(json.dumps(line) for line in lines).encode()
     return raw_request(
-        "POST", f"{hub.endpoint}/api/models/{repo_id}/commit/main", body=body, token=hub.token,
+        "POST",
+        f"{hub.endpoint}/api/models/{repo_id}/commit/main",
+        body=body,
+        token=hub.token,
         headers={"Content-Type": "application/x-ndjson"},
     )
 
@@ -33,7 +36,8 @@ def _file(path, content=b"x"):
 
 
 @pytest.mark.parametrize(
-    "path", ["../escape.txt", "a/../../b", "/absolute.txt", ".git/config", "sub/.git/HEAD", "a//b", "./a", "a\\b", "a\x00b"]
+    "path",
+    ["../escape.txt", "a/../../b", "/absolute.txt", ".git/config", "sub/.git/HEAD", "a//b", "./a", "a\\b", "a\x00b"],
 )
 def test_unsafe_paths_are_refused_and_nothing_is_written(hub_api, local_hub, repo, path):
     head = hub_api.model_info(repo).sha
@@ -52,12 +56,27 @@ def test_unsafe_paths_are_refused_and_nothing_is_written(hub_api, local_hub, rep
         (b"", "first line of a commit"),
         (b'{"key": "file", "value": {"path": "a", "content": "eA=="}}', "first line of a commit"),
         (b'{"key": "header", "value": {}}', "summary"),
-        (b'{"key": "header", "value": {"summary": "x"}}\n{"key": "rename", "value": {"path": "a"}}', "unknown commit operation"),
+        (
+            b'{"key": "header", "value": {"summary": "x"}}\n{"key": "rename", "value": {"path": "a"}}',
+            "unknown commit operation",
+        ),
         (b'{"key": "header", "value": {"summary": "x"}}\n["not", "an", "object"]', "Each commit line"),
-        (b'{"key": "header", "value": {"summary": "x"}}\n{"key": "file", "value": {"path": "a", "content": "!!!!"}}', "not valid base64"),
-        (b'{"key": "header", "value": {"summary": "x"}}\n{"key": "file", "value": {"path": "a", "content": "eA="}}', "not valid base64"),
-        (b'{"key": "header", "value": {"summary": "x"}}\n{"key": "file", "value": {"path": "a", "content": "eA==eA=="}}', "not valid base64"),
-        (b'{"key": "header", "value": {"summary": "x"}}\n{"key": "lfsFile", "value": {"path": "a", "oid": "zz", "size": 1}}', "64-hex oid"),
+        (
+            b'{"key": "header", "value": {"summary": "x"}}\n{"key": "file", "value": {"path": "a", "content": "!!!!"}}',
+            "not valid base64",
+        ),
+        (
+            b'{"key": "header", "value": {"summary": "x"}}\n{"key": "file", "value": {"path": "a", "content": "eA="}}',
+            "not valid base64",
+        ),
+        (
+            b'{"key": "header", "value": {"summary": "x"}}\n{"key": "file", "value": {"path": "a", "content": "eA==eA=="}}',
+            "not valid base64",
+        ),
+        (
+            b'{"key": "header", "value": {"summary": "x"}}\n{"key": "lfsFile", "value": {"path": "a", "oid": "zz", "size": 1}}',
+            "64-hex oid",
+        ),
         (b'{"key": "header", "value": {"summary": "x"}}\n{"key": "deletedFile", "value": {"path": 5}}', "Invalid path"),
     ],
 )
@@ -72,12 +91,17 @@ def test_malformed_commits_are_400_and_write_nothing(hub_api, local_hub, repo, r
 def test_malformed_json_bodies_are_400(local_hub, repo):
     for body in (b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe"):
         response = raw_request(
-            "POST", f"{local_hub.endpoint}/api/repos/create", body=body, token=local_hub.token,
+            "POST",
+            f"{local_hub.endpoint}/api/repos/create",
+            body=body,
+            token=local_hub.token,
             headers={"Content-Type": "application/json"},
         )
         assert response.status == 400, body
     response = raw_request(
-        "POST", f"{local_hub.endpoint}/api/models/{repo}/preupload/main", json_body={"files": "nope"},
+        "POST",
+        f"{local_hub.endpoint}/api/models/{repo}/preupload/main",
+        json_body={"files": "nope"},
         token=local_hub.token,
     )
     assert response.status == 400
@@ -94,7 +118,10 @@ def test_oversized_bodies_are_413(repo, hub_repo_id):
         assert api.list_repo_files(hub_repo_id) == [".gitattributes"]
         huge_json = b'{"name": "' + b"x" * (17 * 1024 * 1024) + b'"}'
         response = raw_request(
-            "POST", f"{small.endpoint}/api/repos/create", body=huge_json, token=small.token,
+            "POST",
+            f"{small.endpoint}/api/repos/create",
+            body=huge_json,
+            token=small.token,
             headers={"Content-Type": "application/json"},
         )
         assert response.status == 413
@@ -110,7 +137,9 @@ def test_unknown_endpoints_and_methods(local_hub, repo):
 def test_bad_paths_in_reads_are_400(local_hub, repo):
     assert raw_request("GET", f"{local_hub.endpoint}/{repo}/resolve/main/..%2Fkeep.txt").status == 400
     response = raw_request(
-        "POST", f"{local_hub.endpoint}/api/models/{repo}/paths-info/main", body=b"paths=..%2Fx",
+        "POST",
+        f"{local_hub.endpoint}/api/models/{repo}/paths-info/main",
+        body=b"paths=..%2Fx",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status == 400

@@ -90,8 +90,10 @@ def test_a_tampered_upload_is_refused_and_nothing_is_stored(lfs_api, repo, lfs_h
     assert too_long.status == 400
     assert "actions" in _batch(lfs_hub, repo, oid, len(announced)).json()["objects"][0]
     verify = raw_request(
-        "POST", f"{lfs_hub.endpoint}/{repo}.git/info/lfs/objects/verify",
-        json_body={"oid": oid, "size": len(announced)}, token=lfs_hub.token,
+        "POST",
+        f"{lfs_hub.endpoint}/{repo}.git/info/lfs/objects/verify",
+        json_body={"oid": oid, "size": len(announced)},
+        token=lfs_hub.token,
     )
     assert verify.status == 404
 
@@ -114,7 +116,10 @@ def test_committing_an_lfs_file_that_was_never_uploaded_is_refused(lfs_api, repo
         )
     ).encode()
     response = raw_request(
-        "POST", f"{lfs_hub.endpoint}/api/models/{repo}/commit/main", body=body, token=lfs_hub.token,
+        "POST",
+        f"{lfs_hub.endpoint}/api/models/{repo}/commit/main",
+        body=body,
+        token=lfs_hub.token,
         headers={"Content-Type": "application/x-ndjson"},
     )
     assert response.status == 400 and "was not uploaded" in response.json()["error"]
@@ -123,7 +128,8 @@ def test_committing_an_lfs_file_that_was_never_uploaded_is_refused(lfs_api, repo
 
 def test_batch_needs_a_write_token(lfs_api, repo, lfs_hub):
     response = raw_request(
-        "POST", f"{lfs_hub.endpoint}/{repo}.git/info/lfs/objects/batch",
+        "POST",
+        f"{lfs_hub.endpoint}/{repo}.git/info/lfs/objects/batch",
         json_body={"operation": "upload", "objects": [{"oid": "b" * 64, "size": 1}]},
     )
     assert response.status == 401
@@ -132,8 +138,10 @@ def test_batch_needs_a_write_token(lfs_api, repo, lfs_hub):
 def test_invalid_batch_objects_are_refused(lfs_api, repo, lfs_hub):
     for objects in ([{"oid": "short", "size": 1}], [{"oid": "c" * 64, "size": -1}], "nope"):
         response = raw_request(
-            "POST", f"{lfs_hub.endpoint}/{repo}.git/info/lfs/objects/batch",
-            json_body={"operation": "upload", "objects": objects}, token=lfs_hub.token,
+            "POST",
+            f"{lfs_hub.endpoint}/{repo}.git/info/lfs/objects/batch",
+            json_body={"operation": "upload", "objects": objects},
+            token=lfs_hub.token,
         )
         assert response.status == 400
 

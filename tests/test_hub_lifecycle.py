@@ -74,7 +74,10 @@ def test_a_taken_port_is_a_clear_error():
 def _serve(*args, env=None):
     return subprocess.Popen(
         [sys.executable, "-m", "huggingface_sb3.cli.main", "hub", "serve", "--port", "0", "--quiet", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -121,9 +124,20 @@ def test_cli_serve_on_a_taken_port_exits_1_with_one_line(tmp_path):
     with LocalHub() as running:
         port = running.endpoint.rsplit(":", 1)[1]
         result = subprocess.run(
-            [sys.executable, "-m", "huggingface_sb3.cli.main", "hub", "serve", "--port", port,
-             "--data-dir", str(tmp_path)],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "huggingface_sb3.cli.main",
+                "hub",
+                "serve",
+                "--port",
+                port,
+                "--data-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 1
     assert result.stderr.startswith("error: Cannot listen on") and "Traceback" not in result.stderr
@@ -133,7 +147,9 @@ def test_cli_serve_on_a_taken_port_exits_1_with_one_line(tmp_path):
 def test_cli_bad_usage_exits_2():
     result = subprocess.run(
         [sys.executable, "-m", "huggingface_sb3.cli.main", "hub", "serve", "--port", "not-a-port"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2 and "invalid int value" in result.stderr
 
@@ -141,7 +157,10 @@ def test_cli_bad_usage_exits_2():
 def test_cli_help_on_every_level_has_examples():
     for args in ([], ["hub"], ["hub", "serve"]):
         result = subprocess.run(
-            [sys.executable, "-m", "huggingface_sb3.cli.main", *args, "--help"], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "huggingface_sb3.cli.main", *args, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0
         assert "usage: huggingface-sb3" in result.stdout
@@ -160,9 +179,20 @@ def test_two_servers_cannot_share_a_data_dir(tmp_path):
         with pytest.raises(LocalHubError, match="in use by another local Hub"):
             LocalHub(tmp_path).start()
         result = subprocess.run(
-            [sys.executable, "-m", "huggingface_sb3.cli.main", "hub", "serve", "--port", "0",
-             "--data-dir", str(tmp_path)],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "huggingface_sb3.cli.main",
+                "hub",
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 1 and "in use by another local Hub" in result.stderr
     with LocalHub(tmp_path) as again:

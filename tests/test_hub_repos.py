@@ -1,5 +1,7 @@
 """Repos on the local Hub through the real huggingface_hub client: create, info, exists, visibility, delete."""
 
+from pathlib import Path
+
 import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
@@ -18,7 +20,7 @@ def test_create_repo_returns_its_url_and_starts_with_gitattributes(hub_api, hub_
     assert url == f"{local_hub.endpoint}/{hub_repo_id}"
     assert url.repo_id == hub_repo_id
     assert hub_api.list_repo_files(hub_repo_id) == [".gitattributes"]
-    assert "*.zip filter=lfs" in open(hub_api.hf_hub_download(hub_repo_id, ".gitattributes")).read()
+    assert "*.zip filter=lfs" in Path(hub_api.hf_hub_download(hub_repo_id, ".gitattributes")).read_text()
 
 
 def test_create_existing_repo_with_exist_ok_returns_the_url(hub_api, hub_repo_id):
@@ -119,7 +121,7 @@ def test_public_repos_are_readable_anonymously(hub_api, hub_repo_id, local_hub):
     hub_api.create_repo(hub_repo_id)
     hub_api.upload_file(path_or_fileobj=b"hello", path_in_repo="a.txt", repo_id=hub_repo_id)
     anonymous = HfApi(endpoint=local_hub.endpoint, token=False)
-    assert open(anonymous.hf_hub_download(hub_repo_id, "a.txt"), "rb").read() == b"hello"
+    assert Path(anonymous.hf_hub_download(hub_repo_id, "a.txt")).read_bytes() == b"hello"
 
 
 def test_list_models_filters_by_tag_like_the_leaderboard(hub_api, new_repo_id, local_hub):

@@ -1,6 +1,7 @@
 """Commits through the real client: upload_folder/upload_file/create_commit, deletions, no-ops, parentCommit."""
 
 import os
+from pathlib import Path
 
 import pytest
 from huggingface_hub import CommitOperationAdd, CommitOperationCopy, CommitOperationDelete
@@ -173,9 +174,7 @@ def test_gitignored_files_are_skipped(hub_api, repo, tmp_path):
 
 def test_a_readme_with_broken_metadata_is_refused(hub_api, repo):
     with pytest.raises(ValueError, match="Invalid metadata"):
-        hub_api.upload_file(
-            path_or_fileobj=b"---\nmodel-index: 3\n---\n# hi\n", path_in_repo="README.md", repo_id=repo
-        )
+        hub_api.upload_file(path_or_fileobj=b"---\nmodel-index: 3\n---\n# hi\n", path_in_repo="README.md", repo_id=repo)
     assert "README.md" not in hub_api.list_repo_files(repo)
 
 
@@ -218,9 +217,11 @@ def test_dataset_repos_work_like_model_repos(hub_api, hub_repo_id, tmp_path):
 
     url = hub_api.create_repo(hub_repo_id, repo_type="dataset")
     assert "/datasets/" in url
-    hub_api.upload_file(path_or_fileobj=b"a,b\n1,2\n", path_in_repo="data.csv", repo_id=hub_repo_id, repo_type="dataset")
+    hub_api.upload_file(
+        path_or_fileobj=b"a,b\n1,2\n", path_in_repo="data.csv", repo_id=hub_repo_id, repo_type="dataset"
+    )
     assert "data.csv" in hub_api.list_repo_files(hub_repo_id, repo_type="dataset")
     path = hf_hub_download(hub_repo_id, "data.csv", repo_type="dataset", cache_dir=tmp_path)
-    assert open(path, "rb").read() == b"a,b\n1,2\n"
+    assert Path(path).read_bytes() == b"a,b\n1,2\n"
     assert not hub_api.repo_exists(hub_repo_id)
     hub_api.delete_repo(hub_repo_id, repo_type="dataset")

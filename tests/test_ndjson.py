@@ -386,5 +386,5 @@ def test_malformed_input_names_the_line(bad: bytes, read_size: int) -> None:
 
 @pytest.mark.skipif(not getattr(sys, "get_int_max_str_digits", int)(), reason="no limit on int digits here")
 def test_int_with_more_digits_than_python_allows() -> None:
-    with pytest.raises(NDJSONError, match="line 1: .*digits"):
+    with pytest.raises(NDJSONError, match=r"line 1: .*digits"):
         parse(b"[" + b"9" * (sys.get_int_max_str_digits() + 1) + b"]")

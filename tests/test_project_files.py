@@ -27,3 +27,25 @@ def test_readme_main_job_example_exists_and_runs():
     result = subprocess.run([sys.executable, str(ROOT / example)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "identical to what was pushed" in result.stdout
+
+
+def test_code_passes_the_linter():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--output-format",
+            "concise",
+            "huggingface_sb3",
+            "tests",
+            "benchmarks",
+            "examples",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -32,9 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     from ..hub_server import HubConfig
     from ..hub_server._local_hub import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER, default_data_dir
 
-    hub = commands.add_parser(
-        "hub", help="run a local Hugging Face Hub", description="Run a local Hugging Face Hub."
-    )
+    hub = commands.add_parser("hub", help="run a local Hugging Face Hub", description="Run a local Hugging Face Hub.")
     hub_commands = hub.add_subparsers(title="commands", metavar="COMMAND", required=True)
     serve = hub_commands.add_parser(
         "serve",
@@ -126,7 +124,9 @@ def run_serve(args: argparse.Namespace) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
         token, generated = _token_for(data_dir, args.token)
     except OSError as error:
-        raise LocalHubError(f"Cannot use the data directory {data_dir}: {error}. Choose another with --data-dir.") from None
+        raise LocalHubError(
+            f"Cannot use the data directory {data_dir}: {error}. Choose another with --data-dir."
+        ) from None
     grants = (TokenGrant(token, args.user, "write"), *(_parse_grant(text) for text in args.grant))
     config = HubConfig(
         data_dir=data_dir,
@@ -143,7 +143,9 @@ def run_serve(args: argparse.Namespace) -> int:
         raise
     server = make_server(app, verbose=not args.quiet)
     endpoint = endpoint_of(sock)
-    token_note = "generated, saved in the data dir" if generated else "as given" if args.token else "saved in the data dir"
+    token_note = (
+        "generated, saved in the data dir" if generated else "as given" if args.token else "saved in the data dir"
+    )
     print(
         f"Local Hugging Face Hub serving {data_dir}\n"
         f"  endpoint: {endpoint}\n"

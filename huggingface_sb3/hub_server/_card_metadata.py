@@ -64,7 +64,7 @@ def _model_index_problems(model_index: object) -> list[str]:
     for m, model in enumerate(model_index):
         where = f'"model-index[{m}]"'
         if not isinstance(model.get("name"), str):
-            problems.append(f'{where}.name must be a string')
+            problems.append(f"{where}.name must be a string")
         results = model.get("results")
         if not _is_list_of(results, dict):
             problems.append(f"{where}.results must be a list of results")
@@ -76,7 +76,9 @@ def _model_index_problems(model_index: object) -> list[str]:
                 problems.append(f"{at}.task.type must be a string")
             dataset = result.get("dataset")
             if dataset is not None and not (
-                isinstance(dataset, dict) and isinstance(dataset.get("name"), str) and isinstance(dataset.get("type"), str)
+                isinstance(dataset, dict)
+                and isinstance(dataset.get("name"), str)
+                and isinstance(dataset.get("type"), str)
             ):
                 problems.append(f"{at}.dataset must have string name and type")
             metrics = result.get("metrics")

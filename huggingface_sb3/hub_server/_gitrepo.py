@@ -143,11 +143,7 @@ class GitRepo:
         """Map a branch, tag, ``refs/...`` name or full commit id to ``(commit id, ref name or None)``."""
         if not _is_plausible_revision(revision):
             return None
-        candidates = (
-            [revision]
-            if revision.startswith("refs/")
-            else [f"refs/heads/{revision}", f"refs/tags/{revision}"]
-        )
+        candidates = [revision] if revision.startswith("refs/") else [f"refs/heads/{revision}", f"refs/tags/{revision}"]
         for ref in candidates:
             target = self._read_ref(ref)
             if target is not None:
@@ -325,7 +321,9 @@ class GitRepo:
             )
         files = dict(self._blob_ids(self._tree_of(head), ""))
         planned = _plan(files, changes, self.lfs, ref=ref)
-        new_files = {path: blob if isinstance(blob, bytes) else self._write_change(blob) for path, blob in planned.items()}
+        new_files = {
+            path: blob if isinstance(blob, bytes) else self._write_change(blob) for path, blob in planned.items()
+        }
         if self._build_tree(new_files) == self._tree_of(head):
             return head
         commit_id = self._write_commit(new_files, parents=[head.encode()], author=author, message=message)

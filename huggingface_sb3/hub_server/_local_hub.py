@@ -210,7 +210,9 @@ class LocalHub:
                     return
             time.sleep(0.05)
         self._stop_process()
-        raise LocalHubError(f"The local Hub process did not start: {log_path.read_text('utf-8').strip() or 'no output'}")
+        raise LocalHubError(
+            f"The local Hub process did not start: {log_path.read_text('utf-8').strip() or 'no output'}"
+        )
 
     def stop(self) -> None:
         """Stop serving (idempotent); a temporary data directory is removed."""

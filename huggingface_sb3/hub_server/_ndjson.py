@@ -29,7 +29,7 @@ _NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _HEX4 = re.compile(rb"[0-9a-fA-F]{4}")
 # Maps the bytes that end a plain run inside a string (quote, backslash, control characters) to 0, others to themselves.
 _STRING_STOPS = bytes(0 if i < 0x20 or i in b'"\\' else i for i in range(256))
-_ESCAPES = {ord(code): char.encode() for code, char in zip('"\\/bfnrt', '"\\/\b\f\n\r\t')}
+_ESCAPES = {ord(code): char.encode() for code, char in zip('"\\/bfnrt', '"\\/\b\f\n\r\t', strict=True)}
 _LITERALS = {ord("t"): (b"true", True), ord("f"): (b"false", False), ord("n"): (b"null", None)}
 
 
@@ -308,7 +308,7 @@ class _Parser:
                     if not spool:
                         raise self._error(f"object key longer than {_MAX_KEY_BYTES} bytes")
                     if file is None:
-                        file = cast(BinaryIO, tempfile.TemporaryFile(dir=self._spool_dir))  # an io.BufferedRandom
+                        file = cast(BinaryIO, tempfile.TemporaryFile(dir=self._spool_dir))  # noqa: SIM115 (owned by a SpooledString)
                         self._files.append(file)
                     written += _write_utf8(file, decoder, parts)
                     pending = 0

@@ -36,10 +36,42 @@ from ._names import REPO_TYPES, validate_repo_part
 DEFAULT_GITATTRIBUTES = b"".join(
     pattern + b" filter=lfs diff=lfs merge=lfs -text\n"
     for pattern in (
-        b"*.7z", b"*.arrow", b"*.bin", b"*.bz2", b"*.ckpt", b"*.ftz", b"*.gz", b"*.h5", b"*.joblib", b"*.lfs.*",
-        b"*.mlmodel", b"*.model", b"*.msgpack", b"*.npy", b"*.npz", b"*.onnx", b"*.ot", b"*.parquet", b"*.pb",
-        b"*.pickle", b"*.pkl", b"*.pt", b"*.pth", b"*.rar", b"*.safetensors", b"saved_model/**/*", b"*.tar.*",
-        b"*.tar", b"*.tflite", b"*.tgz", b"*.wasm", b"*.xz", b"*.zip", b"*.zst", b"*tfevents*", b"*.mp4",
+        b"*.7z",
+        b"*.arrow",
+        b"*.bin",
+        b"*.bz2",
+        b"*.ckpt",
+        b"*.ftz",
+        b"*.gz",
+        b"*.h5",
+        b"*.joblib",
+        b"*.lfs.*",
+        b"*.mlmodel",
+        b"*.model",
+        b"*.msgpack",
+        b"*.npy",
+        b"*.npz",
+        b"*.onnx",
+        b"*.ot",
+        b"*.parquet",
+        b"*.pb",
+        b"*.pickle",
+        b"*.pkl",
+        b"*.pt",
+        b"*.pth",
+        b"*.rar",
+        b"*.safetensors",
+        b"saved_model/**/*",
+        b"*.tar.*",
+        b"*.tar",
+        b"*.tflite",
+        b"*.tgz",
+        b"*.wasm",
+        b"*.xz",
+        b"*.zip",
+        b"*.zst",
+        b"*tfevents*",
+        b"*.mp4",
     )
 )
 
@@ -132,7 +164,12 @@ class HubStorage:
         """The repo's folder; the names are validated first, so no request can point outside the data dir."""
         if repo_type not in REPO_TYPES:
             raise ValueError(f"unknown repo type {repo_type!r}")
-        return self.repos_dir / f"{repo_type}s" / validate_repo_part(namespace, "namespace") / validate_repo_part(name, "repo name")
+        return (
+            self.repos_dir
+            / f"{repo_type}s"
+            / validate_repo_part(namespace, "namespace")
+            / validate_repo_part(name, "repo name")
+        )
 
     @contextmanager
     def lock(self, repo_type: str, namespace: str, name: str) -> Iterator[None]:
