@@ -150,3 +150,16 @@ def test_text_files_stay_regular_in_lfs_mode(lfs_api, repo):
     lfs_api.upload_file(path_or_fileobj=b"# card\n", path_in_repo="README.md", repo_id=repo)
     sibling = next(s for s in lfs_api.model_info(repo, files_metadata=True).siblings if s.rfilename == "README.md")
     assert sibling.lfs is None
+
+
+def test_refused_large_uploads_still_get_their_error_response(lfs_api, repo, lfs_hub):
+    """The client sends the whole body before reading the answer: it must see the error, not a reset."""
+    payload = os.urandom(8 * 1024 * 1024)
+    oid = hashlib.sha256(payload).hexdigest()
+    href = _batch(lfs_hub, repo, oid, len(payload)).json()["objects"][0]["actions"]["upload"]["href"]
+    assert raw_request("PUT", href.replace("signature=", "signature=0"), body=payload).status == 403
+    assert raw_request("PUT", href, body=payload + b"surplus").status == 400
+    wrong_token = raw_request(
+        "POST", f"{lfs_hub.endpoint}/api/models/{repo}/commit/main", body=payload, token="not-a-token"
+    )
+    assert wrong_token.status == 401

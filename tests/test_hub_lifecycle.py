@@ -71,6 +71,13 @@ def test_a_taken_port_is_a_clear_error():
             LocalHub(port=port).start()
 
 
+def run_cli(*args):
+    """Run ``huggingface-sb3 ARGS`` in a subprocess and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "huggingface_sb3.cli.main", *args], capture_output=True, text=True, timeout=60
+    )
+
+
 def _serve(*args, env=None):
     return subprocess.Popen(
         [sys.executable, "-m", "huggingface_sb3.cli.main", "hub", "serve", "--port", "0", "--quiet", *args],
@@ -123,45 +130,20 @@ def test_cli_serve_generates_a_token_once_and_reuses_it(tmp_path):
 def test_cli_serve_on_a_taken_port_exits_1_with_one_line(tmp_path):
     with LocalHub() as running:
         port = running.endpoint.rsplit(":", 1)[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "huggingface_sb3.cli.main",
-                "hub",
-                "serve",
-                "--port",
-                port,
-                "--data-dir",
-                str(tmp_path),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_cli("hub", "serve", "--port", port, "--data-dir", str(tmp_path))
     assert result.returncode == 1
     assert result.stderr.startswith("error: Cannot listen on") and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_cli_bad_usage_exits_2():
-    result = subprocess.run(
-        [sys.executable, "-m", "huggingface_sb3.cli.main", "hub", "serve", "--port", "not-a-port"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("hub", "serve", "--port", "not-a-port")
     assert result.returncode == 2 and "invalid int value" in result.stderr
 
 
 def test_cli_help_on_every_level_has_examples():
     for args in ([], ["hub"], ["hub", "serve"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "huggingface_sb3.cli.main", *args, "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_cli(*args, "--help")
         assert result.returncode == 0
         assert "usage: huggingface-sb3" in result.stdout
     assert "examples:" in result.stdout and "HF_ENDPOINT" in result.stdout
@@ -178,22 +160,7 @@ def test_two_servers_cannot_share_a_data_dir(tmp_path):
     with LocalHub(tmp_path):
         with pytest.raises(LocalHubError, match="in use by another local Hub"):
             LocalHub(tmp_path).start()
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "huggingface_sb3.cli.main",
-                "hub",
-                "serve",
-                "--port",
-                "0",
-                "--data-dir",
-                str(tmp_path),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_cli("hub", "serve", "--port", "0", "--data-dir", str(tmp_path))
         assert result.returncode == 1 and "in use by another local Hub" in result.stderr
     with LocalHub(tmp_path) as again:
         assert again.endpoint

@@ -9,19 +9,16 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from . import _handlers_files, _handlers_lfs, _handlers_refs, _handlers_repos, _handlers_upload
-from ._call import Call, HubConfig, HubState
+from ._call import DRAIN_LIMIT, Call, HubConfig, HubState
 from ._errors import HubError, bad_request
 from ._routing import Route, find_route, split_raw_path
 
 logger = logging.getLogger("huggingface_sb3.hub_server")
-
-DRAIN_LIMIT = 256 * 1024 * 1024
-"""Up to this many bytes of an oversized body are read and discarded so that the client sees the 413."""
 
 ROUTES: tuple[Route, ...] = (
     *_handlers_repos.ROUTES,
@@ -55,6 +52,7 @@ class HubApp:
             else:
                 response = await run_in_threadpool(chosen.handler, call)
         except HubError as error:
+            await _discard_unread_body(request)
             response = error_response(error)
         except Exception:
             logger.exception("Internal error on %s %s", request.method, request.url.path)
@@ -110,6 +108,19 @@ async def iter_body(request: Request, limit: int) -> AsyncIterator[bytes]:
             break
     if received > limit:
         raise HubError(413, f"Request body too large: more than {limit} bytes, the limit is {limit}.")
+
+
+async def _discard_unread_body(request: Request) -> None:
+    """Read what is left of a refused request's body (up to ``DRAIN_LIMIT``), so the client sees the error
+    response instead of a connection reset while it is still sending."""
+    try:
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > DRAIN_LIMIT:
+                break
+    except (RuntimeError, ClientDisconnect):
+        pass  # already read (Starlette refuses a second pass), or the client has gone
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -16,6 +16,9 @@ from ._storage import HubStorage, RepoHandle
 
 UploadMode = Literal["regular", "lfs"]
 MiB = 1024 * 1024
+DRAIN_LIMIT = 256 * MiB
+"""Up to this many bytes of a refused request's body are read and discarded, so that the client (which sends
+the whole body before reading the response) sees the error instead of a reset connection."""
 
 
 @dataclass(frozen=True)

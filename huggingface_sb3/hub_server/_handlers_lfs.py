@@ -16,7 +16,7 @@ from urllib.parse import quote
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from ._call import Call
+from ._call import DRAIN_LIMIT, Call
 from ._errors import HubError, bad_request
 from ._handlers_refs import require_contributor
 from ._lfs_store import SHA256_RE, HashingWriter
@@ -90,10 +90,18 @@ async def upload(call: Call) -> Response:
         partial = Path(spool.name)
         try:
             writer = HashingWriter(spool, size)
+            surplus = 0
             async for chunk in call.request.stream():
-                if writer.written + len(chunk) > size:
-                    raise bad_request(f"The upload is larger than the {size} bytes announced for {oid}.")
-                writer.write(chunk)
+                if surplus or writer.written + len(chunk) > size:
+                    surplus += len(chunk)
+                    if surplus > DRAIN_LIMIT:
+                        break
+                else:
+                    writer.write(chunk)
+            if surplus:
+                raise bad_request(
+                    f"The upload is larger than the {size} bytes announced for {oid}. Nothing was stored."
+                )
             spool.close()
             if not writer.matches(oid):
                 raise bad_request(

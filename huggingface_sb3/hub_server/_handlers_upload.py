@@ -142,8 +142,9 @@ def commit(call: Call) -> Response:
         cleanup.enter_context(call.hub.storage.lock(call.repo_type, handle.meta.namespace, handle.meta.name))
         if not call.hub.storage.exists(call.repo_type, handle.meta.namespace, handle.meta.name):
             raise HubError(404, f"{handle.meta.repo_id} was deleted during the commit.", error_code="RepoNotFound")
-        assert call.body_path is not None
-        parsed = _parse_commit(call, handle, cleanup)
+        if call.body_path is None:
+            raise bad_request("A commit needs an NDJSON body.")
+        parsed = _parse_commit(call, handle, call.body_path, cleanup)
         pull_request = None
         if create_pr:
             pull_request = open_pull_request(call, handle, title=parsed.summary, author=author, base=revision)
@@ -182,10 +183,10 @@ def _committer(call: Call, handle: RepoHandle, revision: str, create_pr: bool) -
     return call.hub.auth.require_writer(call.grant, handle.meta.namespace).user
 
 
-def _parse_commit(call: Call, handle: RepoHandle, cleanup: ExitStack) -> _ParsedCommit:
+def _parse_commit(call: Call, handle: RepoHandle, body_path: Path, cleanup: ExitStack) -> _ParsedCommit:
     """Read the NDJSON body; inline files are decoded to temporary files (large ones moved to the LFS store)."""
     parsed = _ParsedCommit()
-    with open(call.body_path, "rb") as body:  # type: ignore[arg-type]
+    with open(body_path, "rb") as body:
         try:
             lines = list(_with_cleanup(iter_ndjson(body, spool_dir=call.hub.storage.tmp_dir), cleanup))
         except NDJSONError as error:
