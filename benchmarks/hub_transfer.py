@@ -11,6 +11,8 @@ ends while ``shutil.copyfile`` lets the kernel copy pages directly:
   must at least do; "kernel file copy": ``shutil.copyfile`` (``copy_file_range``/``sendfile``), for reference.
 - "download (raw GET)": the server's ``resolve`` streamed by a minimal stdlib client, which measures the
   server; "download (hf_hub_download)": the real client end to end, which also measures httpx2 and the cache.
+- "download ceiling": the same stdlib client reading from a bare zero-copy ``sendfile`` server, i.e. what
+  loopback TCP and a Python client allow on this machine, whatever the server.
 
     python benchmarks/hub_transfer.py                 # 50 MB transfers, 200 MB memory run
     python benchmarks/hub_transfer.py --size-mb 10 --memory-mb 50
@@ -22,6 +24,7 @@ less than 100 MB above its idle size.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import tempfile
@@ -40,6 +43,7 @@ from huggingface_sb3 import LocalHub
 
 MB = 1_000_000
 CHUNK = 1024 * 1024
+REPEATS = 5
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -93,10 +97,10 @@ def copy_through_buffer(source: Path, target: Path) -> None:
 
 
 def copy_speeds(source: Path, folder: Path) -> tuple[float, float]:
-    """MB/s of a buffered copy and of a kernel copy of the same bytes, best of three each."""
+    """MB/s of a buffered copy and of a kernel copy of the same bytes, best of REPEATS each."""
     size = source.stat().st_size
-    buffered = min(timed(lambda: copy_through_buffer(source, folder / "copy-buffered")) for _ in range(3))
-    kernel = min(timed(lambda: shutil.copyfile(source, folder / "copy-kernel")) for _ in range(3))
+    buffered = min(timed(lambda: copy_through_buffer(source, folder / "copy-buffered")) for _ in range(REPEATS))
+    kernel = min(timed(lambda: shutil.copyfile(source, folder / "copy-kernel")) for _ in range(REPEATS))
     return size / MB / buffered, size / MB / kernel
 
 
@@ -106,10 +110,36 @@ def raw_get(url: str, target: Path) -> None:
         shutil.copyfileobj(response, writer, CHUNK)
 
 
+def ceiling_speed(source: Path, folder: Path) -> float:
+    """MB/s of the stdlib client reading ``source`` from a minimal asyncio server that uses ``sendfile``."""
+    size = source.stat().st_size
+    ready, ports = threading.Event(), []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        with open(source, "rb") as file:
+            await asyncio.get_running_loop().sendfile(writer.transport, file)
+        writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        ports.append(server.sockets[0].getsockname()[1])
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    threading.Thread(target=asyncio.run, args=(serve(),), daemon=True).start()
+    ready.wait()
+    best = min(timed(lambda: raw_get(f"http://127.0.0.1:{ports[0]}/", folder / "ceiling")) for _ in range(REPEATS))
+    return size / MB / best
+
+
 def transfer(mode: str, source: Path, folder: Path) -> tuple[float, float, float]:
     """Upload ``source`` to a fresh local Hub, then download it raw and with hf_hub_download.
 
-    Returns MB/s of the upload and of the best of three of each download.
+    Returns MB/s of the upload and of the best of REPEATS runs of each download.
     """
     size = source.stat().st_size
     with LocalHub(folder / f"hub-{mode}", upload_mode=mode, in_subprocess=True) as hub:
@@ -118,9 +148,9 @@ def transfer(mode: str, source: Path, folder: Path) -> tuple[float, float, float
         api.create_repo(repo_id)
         upload = timed(lambda: api.upload_file(path_or_fileobj=str(source), path_in_repo="agent.zip", repo_id=repo_id))
         url = f"{hub.endpoint}/{repo_id}/resolve/main/agent.zip"
-        raw = min(timed(lambda: raw_get(url, folder / "raw-download")) for _ in range(3))
+        raw = min(timed(lambda: raw_get(url, folder / "raw-download")) for _ in range(REPEATS))
         client = []
-        for attempt in range(3):
+        for attempt in range(REPEATS):
             cache = folder / f"cache-{mode}-{attempt}"
             client.append(
                 timed(
@@ -156,7 +186,12 @@ def main() -> None:
         source = make_file(folder, args.size_mb * MB, "agent.zip")
         baseline, kernel = copy_speeds(source, folder)
         print(f"file: {args.size_mb} MB of random bytes; ratios are against the plain file copy")
-        rows = [("plain file copy", baseline, "baseline"), ("kernel file copy", kernel, "reference")]
+        ceiling = ceiling_speed(source, folder)
+        rows = [
+            ("plain file copy", baseline, "baseline"),
+            ("kernel file copy", kernel, "reference"),
+            ("download ceiling (sendfile server)", ceiling, f"{ceiling / baseline:.2f}x, loopback + stdlib client"),
+        ]
         for mode in ("regular", "lfs"):
             up, raw, client = transfer(mode, source, folder)
             rows += [

@@ -8,12 +8,23 @@ import signal
 import socket
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+
+import uvicorn
 
 from ..errors import LocalHubError
-
-if TYPE_CHECKING:
-    import uvicorn
+from ..hub_server import HubConfig, TokenGrant
+from ..hub_server._app import HubApp
+from ..hub_server._local_hub import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_USER,
+    ENDPOINT_LINE_PREFIX,
+    bind_socket,
+    default_data_dir,
+    endpoint_of,
+    generate_token,
+    make_server,
+)
 
 SERVE_EXAMPLES = """\
 examples:
@@ -29,9 +40,6 @@ then, in another shell:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``hub`` and its ``serve`` subcommand to the root parser's commands."""
-    from ..hub_server import HubConfig
-    from ..hub_server._local_hub import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER, default_data_dir
-
     hub = commands.add_parser("hub", help="run a local Hugging Face Hub", description="Run a local Hugging Face Hub.")
     hub_commands = hub.add_subparsers(title="commands", metavar="COMMAND", required=True)
     serve = hub_commands.add_parser(
@@ -86,9 +94,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.set_defaults(run=run_serve)
 
 
-def _parse_grant(text: str):
-    from ..hub_server import TokenGrant
-
+def _parse_grant(text: str) -> TokenGrant:
     token, _, rest = text.partition(":")
     user, _, role = rest.partition(":")
     try:
@@ -99,8 +105,6 @@ def _parse_grant(text: str):
 
 def _token_for(data_dir: Path, given: str | None) -> tuple[str, bool]:
     """The token to use and whether it was generated here (then it is saved in the data dir for restarts)."""
-    from ..hub_server._local_hub import generate_token
-
     if given:
         return given, False
     saved = data_dir / "token"
@@ -115,10 +119,6 @@ def _token_for(data_dir: Path, given: str | None) -> tuple[str, bool]:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; print the endpoint and the environment variables to export first."""
-    from ..hub_server import HubConfig, TokenGrant
-    from ..hub_server._app import HubApp
-    from ..hub_server._local_hub import ENDPOINT_LINE_PREFIX, bind_socket, default_data_dir, endpoint_of, make_server
-
     data_dir = (args.data_dir or default_data_dir()).expanduser().resolve()
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

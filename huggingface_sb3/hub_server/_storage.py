@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 from ..errors import LocalHubError
 from ._gitrepo import GitRepo
@@ -243,7 +243,7 @@ class HubStorage:
         handle.save_meta(meta)
         return meta
 
-    def temp_file(self) -> tempfile._TemporaryFileWrapper[bytes]:
+    def temp_file(self) -> IO[bytes]:
         """A named temporary file on the data directory's file system (so it can be renamed into a store)."""
         return tempfile.NamedTemporaryFile(dir=self.tmp_dir, delete=False)
 
