@@ -5,11 +5,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi
 
 from huggingface_sb3 import LocalHub, LocalHubError
+from huggingface_sb3.hub_server import TokenGrant
 
 from ._http import raw_request
 
@@ -51,8 +53,12 @@ def test_repos_survive_a_restart(tmp_path):
 
 
 def test_local_hub_in_a_subprocess(tmp_path):
-    with LocalHub(tmp_path, in_subprocess=True) as hub:
+    grants = [TokenGrant("reader-secret", "local-user", "read")]
+    with LocalHub(tmp_path, in_subprocess=True, grants=grants) as hub:
         assert hub.pid != os.getpid()
+        command_line = Path(f"/proc/{hub.pid}/cmdline").read_bytes()
+        assert hub.token.encode() not in command_line and b"reader-secret" not in command_line
+        assert HfApi(endpoint=hub.endpoint, token="reader-secret").whoami()["auth"]["accessToken"]["role"] == "read"
         api = HfApi(endpoint=hub.endpoint, token=hub.token)
         api.create_repo(f"{hub.user}/sub")
         api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=f"{hub.user}/sub")

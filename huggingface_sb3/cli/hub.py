@@ -19,6 +19,8 @@ from ..hub_server._local_hub import (
     DEFAULT_PORT,
     DEFAULT_USER,
     ENDPOINT_LINE_PREFIX,
+    GRANTS_ENV,
+    TOKEN_ENV,
     bind_socket,
     default_data_dir,
     endpoint_of,
@@ -65,16 +67,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument(
         "--token",
-        default=None,
-        help="write token of --user (default: generated once and saved in the data dir)",
+        default=os.environ.get(TOKEN_ENV) or None,
+        help=f"write token of --user (default: ${TOKEN_ENV}, else generated once and saved in the data dir)",
     )
     serve.add_argument("--user", default=DEFAULT_USER, help="user the token belongs to (default: %(default)s)")
     serve.add_argument(
         "--grant",
         action="append",
-        default=[],
+        default=os.environ.get(GRANTS_ENV, "").split(),
         metavar="TOKEN:USER[:read|write]",
-        help="accept another token, for another user or read-only (repeatable)",
+        help=f"accept another token, for another user or read-only (repeatable; also ${GRANTS_ENV}, space-separated)",
     )
     serve.add_argument(
         "--upload-mode",

@@ -27,6 +27,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_USER = "local-user"
 ENDPOINT_LINE_PREFIX = "export HF_ENDPOINT="
+TOKEN_ENV = "HF_SB3_HUB_TOKEN"
+"""Environment variable ``hub serve`` reads its write token from when ``--token`` is not given."""
+GRANTS_ENV = "HF_SB3_HUB_GRANTS"
+"""Environment variable with more ``TOKEN:USER[:ROLE]`` grants, separated by spaces."""
 _START_TIMEOUT_SECONDS = 30.0
 
 
@@ -87,7 +91,7 @@ class LocalHub:
             api.create_repo(f"{hub.user}/my-agent")
 
     Args:
-        data_dir: where repos are kept; by default a temporary directory removed on exit.
+        data_dir: where repos are kept; by default a temporary directory, created on start and removed on stop.
         host: interface to listen on.
         port: port to listen on; 0 (the default) picks a free one.
         token: the write token of ``user``; generated when not given.
@@ -122,7 +126,7 @@ class LocalHub:
         self.max_commit_bytes = max_commit_bytes
         self.in_subprocess = in_subprocess
         self._owns_data_dir = data_dir is None
-        self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="hf-local-hub-"))
+        self.data_dir: Path | None = Path(data_dir) if data_dir is not None else None
         self.endpoint = ""
         self._app: HubApp | None = None
         self._server: uvicorn.Server | None = None
@@ -154,12 +158,15 @@ class LocalHub:
         """Start serving; returns once the server accepts connections."""
         if self.endpoint:
             raise LocalHubError("This LocalHub is already running; stop it before starting it again.")
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="hf-local-hub-"))
         if self.in_subprocess:
             self._start_subprocess()
         else:
             self._start_thread()
 
     def _start_thread(self) -> None:
+        assert self.data_dir is not None
         config = HubConfig(
             data_dir=self.data_dir,
             grants=self.grants,
@@ -188,19 +195,25 @@ class LocalHub:
         self.endpoint = endpoint_of(sock)
 
     def _start_subprocess(self) -> None:
+        assert self.data_dir is not None
         command = [
             sys.executable, "-m", "huggingface_sb3.hub_server",
             "--host", self.host, "--port", str(self.port), "--data-dir", str(self.data_dir),
-            "--token", self.token, "--user", self.user, "--upload-mode", self.upload_mode,
+            "--user", self.user, "--upload-mode", self.upload_mode,
             "--page-size", str(self.page_size), "--max-commit-bytes", str(self.max_commit_bytes), "--quiet",
         ]  # fmt: skip
-        for grant in self.grants[1:]:
-            command += ["--grant", f"{grant.token}:{grant.user}:{grant.role}"]
+        secrets_env = {  # tokens travel in the environment, not on a command line other users can read
+            TOKEN_ENV: self.token,
+            GRANTS_ENV: " ".join(f"{grant.token}:{grant.user}:{grant.role}" for grant in self.grants[1:]),
+        }
         log_path = self.data_dir / "local-hub.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(log_path, "w", encoding="utf-8") as log:
             self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **secrets_env, "PYTHONUNBUFFERED": "1"},
             )
         deadline = time.monotonic() + _START_TIMEOUT_SECONDS
         while time.monotonic() < deadline and self._process.poll() is None:
@@ -225,8 +238,9 @@ class LocalHub:
             self._app = None
         self._stop_process()
         self.endpoint = ""
-        if self._owns_data_dir:
+        if self._owns_data_dir and self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
 
     def _stop_process(self) -> None:
         if self._process is None:
