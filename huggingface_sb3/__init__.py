@@ -1,7 +1,7 @@
 """huggingface_sb3: share Stable-Baselines3 agents on the Hugging Face Hub and load them back safely.
 
-Importing the package is light: names are loaded on first use, so torch, Stable-Baselines3 and gymnasium
-are only imported by the functions that need them.
+Importing the package is light: torch, Stable-Baselines3, gymnasium, numpy and the Hub client are only imported
+by the functions that need them, and most names are loaded on first use.
 """
 
 from __future__ import annotations
@@ -9,20 +9,41 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# 3.0 compatibility: the package attribute ``push_to_hub`` is the function, and importing the module
+# ``huggingface_sb3.push_to_hub`` here first keeps it so (a later submodule import does not rebind it).
+from .push_to_hub import package_to_hub as package_to_hub
+from .push_to_hub import push_to_hub as push_to_hub
+
 __version__ = "4.0.0.dev0"
 
 _LAZY_NAMES = {
+    "EnvironmentName": "huggingface_sb3.naming",
+    "EvaluationResult": "huggingface_sb3.evaluation",
     "HuggingFaceSB3Error": "huggingface_sb3.errors",
     "LocalHub": "huggingface_sb3.hub_server",
     "LocalHubError": "huggingface_sb3.errors",
+    "ModelName": "huggingface_sb3.naming",
+    "ModelRepoId": "huggingface_sb3.naming",
+    "PackageResult": "huggingface_sb3.package",
+    "evaluate_agent": "huggingface_sb3.evaluation",
+    "generate_metadata": "huggingface_sb3.card",
+    "load_from_hub": "huggingface_sb3.loading",
 }
 
-__all__ = sorted([*_LAZY_NAMES, "__version__"])
+__all__ = sorted([*_LAZY_NAMES, "__version__", "package_to_hub", "push_to_hub"])
 
 if TYPE_CHECKING:
+    from .card import generate_metadata as generate_metadata
     from .errors import HuggingFaceSB3Error as HuggingFaceSB3Error
     from .errors import LocalHubError as LocalHubError
+    from .evaluation import EvaluationResult as EvaluationResult
+    from .evaluation import evaluate_agent as evaluate_agent
     from .hub_server import LocalHub as LocalHub
+    from .loading import load_from_hub as load_from_hub
+    from .naming import EnvironmentName as EnvironmentName
+    from .naming import ModelName as ModelName
+    from .naming import ModelRepoId as ModelRepoId
+    from .package import PackageResult as PackageResult
 
 
 def __getattr__(name: str) -> Any:

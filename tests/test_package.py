@@ -13,7 +13,7 @@ def test_import_is_light():
     """Importing the package must not pull torch, SB3, gymnasium or the Hub client (users pay only for what they use)."""
     code = (
         "import sys, huggingface_sb3; "
-        "heavy = [m for m in ('torch', 'stable_baselines3', 'gymnasium', 'huggingface_hub', 'starlette', 'uvicorn') "
+        "heavy = [m for m in ('torch', 'stable_baselines3', 'gymnasium', 'huggingface_hub', 'starlette', 'uvicorn', 'numpy') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -42,6 +42,7 @@ class HubApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        self.state.requests_received += 1
         request = Request(scope, receive)
         call: Call | None = None
         try:

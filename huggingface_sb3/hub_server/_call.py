@@ -51,13 +51,15 @@ class HubConfig:
 
 
 class HubState:
-    """Everything handlers share: configuration, storage, authentication and the secret that signs upload URLs."""
+    """Everything handlers share: configuration, storage, authentication, the secret that signs upload URLs, and
+    a count of the requests received (tests use it to prove that a failing call made no request)."""
 
     def __init__(self, config: HubConfig) -> None:
         self.config = config
         self.storage = HubStorage(config.data_dir)
         self.auth = Authenticator(config.grants)
         self.upload_secret = secrets.token_bytes(32)
+        self.requests_received = 0
 
 
 @dataclass

@@ -150,6 +150,13 @@ class LocalHub:
         """Process id of the server (this process when it runs in a thread)."""
         return self._process.pid if self._process is not None else os.getpid()
 
+    @property
+    def requests_received(self) -> int:
+        """How many HTTP requests the server has received (thread mode only)."""
+        if self._app is None:
+            raise LocalHubError("requests_received is only known for a running LocalHub in thread mode.")
+        return self._app.state.requests_received
+
     def client_env(self) -> dict[str, str]:
         """Environment variables that point a ``huggingface_hub`` client (started afterwards) at this Hub."""
         return {"HF_ENDPOINT": self.endpoint, "HF_TOKEN": self.token, "HF_HUB_DISABLE_TELEMETRY": "1"}

@@ -1,0 +1,303 @@
+"""Environments for evaluation and replay: check env ids, and build or adopt the env an agent is played on.
+
+The evaluation must report true episode returns. Wrappers that change rewards or episode ends (Atari's reward
+clipping and life loss) are only harmless when a ``Monitor`` sits beneath them, so an env that has such wrappers
+and no ``Monitor`` is rebuilt from its id (Atari) or refused. ``VecNormalize`` is never used as given: the
+evaluation runs on a copy of its statistics with ``training=False`` and ``norm_reward=False``, so the user's env is
+not changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import EnvironmentNotRenderableError, EvaluationError, UnknownEnvironmentError
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+    import numpy as np
+    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+DEFAULT_RENDER_FPS = 30
+ATARI_INSTALL_HINT = 'Atari games need ale-py: pip install "huggingface-sb3[atari]".'
+
+
+def _gym() -> Any:
+    import gymnasium as gym
+
+    return gym
+
+
+def ensure_registered(env_id: str) -> None:
+    """Make sure ``env_id`` can be made: import its module (``module:Env-v0``) or ale-py (Atari) if needed.
+
+    Raises:
+        UnknownEnvironmentError: naming close matches and what to install.
+    """
+    gym = _gym()
+    if ":" in env_id:
+        module = env_id.split(":", 1)[0]
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise UnknownEnvironmentError(
+                f"Cannot import {module!r} for the environment {env_id!r} ({error}). Install the package that "
+                "provides it, or check the id."
+            ) from None
+        env_id = env_id.split(":", 1)[1]
+    if env_id in gym.registry:
+        return
+    try:
+        import ale_py
+
+        gym.register_envs(ale_py)
+    except ImportError:
+        pass
+    if env_id in gym.registry:
+        return
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
+    suggestion = f" Did you mean {', '.join(repr(name) for name in close)}?" if close else ""
+    atari = " " + ATARI_INSTALL_HINT if ("NoFrameskip" in env_id or env_id.startswith("ALE/")) else ""
+    raise UnknownEnvironmentError(
+        f"Unknown environment id {env_id!r}: gymnasium has no environment registered under it.{suggestion}{atari} "
+        "Pass the id you trained on (e.g. 'CartPole-v1')."
+    )
+
+
+def is_atari(env_id: str) -> bool:
+    """Whether ``env_id`` is an Arcade Learning Environment game (ale-py)."""
+    ensure_registered(env_id)
+    entry_point = str(_gym().spec(env_id).entry_point)
+    return "ale_py" in entry_point or "AtariEnv" in entry_point
+
+
+@dataclass
+class EvaluationEnv:
+    """The vectorised env an agent is evaluated (and filmed) on, and facts about it.
+
+    Attributes:
+        venv: the env to step (a copy of ``VecNormalize`` statistics when the agent uses them).
+        vec_normalize: the user's ``VecNormalize`` whose statistics are published, if any.
+        monitored: whether every sub-env has a ``Monitor`` (its episode infos are then the returns to trust).
+        render_fps: frames per second of the env's rendering (``metadata["render_fps"]``, else 30).
+        wrappers: wrapper names from the outside in, down to the base env, for the model card.
+        owned: whether the env was built here (and must be closed here); the user's env is never closed.
+    """
+
+    venv: VecEnv
+    vec_normalize: VecNormalize | None
+    monitored: bool
+    render_fps: float
+    wrappers: tuple[str, ...]
+    owned: bool
+
+    def grab_frame(self) -> np.ndarray | None:
+        """An RGB frame of the first sub-env, or None if it renders nothing."""
+        import numpy as np
+
+        frame = self.venv.env_method("render", indices=[0])[0]
+        return None if frame is None else np.asarray(frame)
+
+    def close(self) -> None:
+        """Close the env if it was built here."""
+        if self.owned:
+            self.venv.close()
+
+
+def prepare_eval_env(
+    eval_env: gym.Env | VecEnv | None,
+    *,
+    env_id: str | None,
+    model: BaseAlgorithm,
+    need_frames: bool,
+    seed: int | None = None,
+) -> EvaluationEnv:
+    """Adopt ``eval_env`` (a gymnasium env or a VecEnv) or, when it is None, build one from ``env_id``.
+
+    Raises:
+        EnvironmentNotRenderableError: frames are needed and the env does not render ``rgb_array``.
+        EvaluationError: reward-changing wrappers without a ``Monitor`` beneath them, on a non-Atari env.
+    """
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+
+    if eval_env is None:
+        if env_id is None:
+            raise EvaluationError("No environment to evaluate on: pass eval_env, or env_id to build one.")
+        return _build(
+            env_id, model=model, need_frames=need_frames, seed=seed, vec_normalize=model.get_vec_normalize_env()
+        )
+    venv = eval_env if isinstance(eval_env, VecEnv) else DummyVecEnv([_returning(eval_env)])
+    if need_frames and _render_mode(venv) != "rgb_array":
+        raise EnvironmentNotRenderableError(
+            f"A replay video needs frames, but the evaluation env renders {_render_mode(venv)!r}, not 'rgb_array'. "
+            f"Create it with render_mode='rgb_array' (e.g. gymnasium.make({env_id or 'env_id'!r}, "
+            "render_mode='rgb_array')), pass eval_env=None to let huggingface_sb3 build one, or pass video=False."
+        )
+    monitored, changes_rewards = _monitoring(venv)
+    vec_normalize = _find_vec_normalize(venv)
+    if changes_rewards and not monitored:
+        if env_id is not None and is_atari(env_id):
+            return _build(env_id, model=model, need_frames=need_frames, seed=seed, vec_normalize=vec_normalize)
+        raise EvaluationError(
+            "The evaluation env changes rewards or episode ends (e.g. reward clipping, life loss) and has no Monitor "
+            "beneath those wrappers, so the true episode returns cannot be measured. Wrap the base env with "
+            "stable_baselines3.common.monitor.Monitor before the other wrappers (make_vec_env does this)."
+        )
+    if vec_normalize is not None:
+        venv = _with_frozen_normalization(venv, vec_normalize)
+    return EvaluationEnv(
+        venv=venv,
+        vec_normalize=vec_normalize,
+        monitored=monitored,
+        render_fps=_render_fps(venv),
+        wrappers=_wrapper_names(venv),
+        owned=False,
+    )
+
+
+def _returning(env: gym.Env) -> Callable[[], gym.Env]:
+    return lambda: env
+
+
+def _build(
+    env_id: str, *, model: BaseAlgorithm, need_frames: bool, seed: int | None, vec_normalize: VecNormalize | None
+) -> EvaluationEnv:
+    from stable_baselines3.common.env_util import make_atari_env, make_vec_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    env_kwargs = {"render_mode": "rgb_array"} if need_frames else None
+    if is_atari(env_id):
+        venv = make_atari_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
+        n_stack = atari_frame_stack(model)
+        if n_stack > 1:
+            venv = VecFrameStack(venv, n_stack=n_stack)
+    else:
+        venv = make_vec_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
+    if vec_normalize is not None:
+        venv = _frozen_copy(vec_normalize, venv)
+    return EvaluationEnv(
+        venv=venv,
+        vec_normalize=vec_normalize,
+        monitored=True,
+        render_fps=_render_fps(venv),
+        wrappers=_wrapper_names(venv),
+        owned=True,
+    )
+
+
+def atari_frame_stack(model: BaseAlgorithm) -> int:
+    """How many Atari frames the policy sees at once: 84x84 frames stacked on the first or last axis."""
+    shape = model.observation_space.shape or ()
+    if len(shape) != 3:
+        return 1
+    return shape[-1] if shape[0] == 84 else shape[0]
+
+
+def _render_mode(venv: VecEnv) -> str | None:
+    return venv.get_attr("render_mode", indices=[0])[0]
+
+
+def _render_fps(venv: VecEnv) -> float:
+    metadata = venv.get_attr("metadata", indices=[0])[0] or {}
+    fps = metadata.get("render_fps")
+    return float(fps) if fps else float(DEFAULT_RENDER_FPS)
+
+
+def _monitoring(venv: VecEnv) -> tuple[bool, bool]:
+    """(every sub-env has a Monitor, some wrapper changes rewards or episode ends)."""
+    from gymnasium import wrappers as gym_wrappers
+    from stable_baselines3.common import atari_wrappers
+    from stable_baselines3.common.monitor import Monitor
+
+    reward_changers = [atari_wrappers.AtariWrapper, atari_wrappers.ClipRewardEnv, atari_wrappers.EpisodicLifeEnv]
+    reward_changers += [
+        getattr(gym_wrappers, name)
+        for name in ("TransformReward", "ClipReward", "NormalizeReward")
+        if hasattr(gym_wrappers, name)
+    ]
+    monitored = all(venv.env_is_wrapped(Monitor))
+    changes = any(any(venv.env_is_wrapped(wrapper)) for wrapper in reward_changers)
+    return monitored, changes
+
+
+def _vec_wrappers(venv: VecEnv) -> list[VecEnv]:
+    """The VecEnv wrapper chain from the outside in, ending with the base VecEnv."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    chain = [venv]
+    while isinstance(chain[-1], VecEnvWrapper):
+        chain.append(chain[-1].venv)
+    return chain
+
+
+def _find_vec_normalize(venv: VecEnv) -> VecNormalize | None:
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    return next((layer for layer in _vec_wrappers(venv) if isinstance(layer, VecNormalize)), None)
+
+
+def _frozen_copy(vec_normalize: VecNormalize, venv: VecEnv) -> VecNormalize:
+    """A VecNormalize around ``venv`` with a copy of the statistics, not updating them and not scaling rewards."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    frozen = VecNormalize(
+        venv,
+        training=False,
+        norm_obs=vec_normalize.norm_obs,
+        norm_reward=False,
+        clip_obs=vec_normalize.clip_obs,
+        clip_reward=vec_normalize.clip_reward,
+        gamma=vec_normalize.gamma,
+        epsilon=vec_normalize.epsilon,
+        norm_obs_keys=vec_normalize.norm_obs_keys,
+    )
+    frozen.obs_rms = copy.deepcopy(vec_normalize.obs_rms)
+    frozen.ret_rms = copy.deepcopy(vec_normalize.ret_rms)
+    return frozen
+
+
+def _with_frozen_normalization(venv: VecEnv, vec_normalize: VecNormalize) -> VecEnv:
+    """``venv`` with its VecNormalize replaced by a frozen copy (only wrappers we know how to rebuild may sit above)."""
+    from stable_baselines3.common.vec_env import VecFrameStack, VecMonitor, VecTransposeImage
+
+    chain = _vec_wrappers(venv)
+    above = chain[: chain.index(vec_normalize)]
+    rebuilt: VecEnv = _frozen_copy(vec_normalize, vec_normalize.venv)
+    for layer in reversed(above):
+        if isinstance(layer, VecFrameStack):
+            rebuilt = VecFrameStack(
+                rebuilt, n_stack=layer.stacked_obs.n_stack, channels_order=layer.stacked_obs.channels_order
+            )
+        elif isinstance(layer, (VecTransposeImage, VecMonitor)):
+            rebuilt = type(layer)(rebuilt)
+        else:
+            raise EvaluationError(
+                f"{type(layer).__name__} wraps the VecNormalize of the evaluation env, so it cannot be evaluated on "
+                "a frozen copy of the statistics. Make VecNormalize the outermost wrapper."
+            )
+    return rebuilt
+
+
+def _wrapper_names(venv: VecEnv) -> tuple[str, ...]:
+    names = [type(layer).__name__ for layer in _vec_wrappers(venv)]
+    env = venv.get_attr("unwrapped", indices=[0])[0]
+    inner = _gym_wrapper_names(venv)
+    return (*names, *inner, type(env).__name__)
+
+
+def _gym_wrapper_names(venv: VecEnv) -> list[str]:
+    base = _vec_wrappers(venv)[-1]
+    envs = getattr(base, "envs", None)
+    if not envs:
+        return []
+    names, layer = [], envs[0]
+    while hasattr(layer, "env"):
+        names.append(type(layer).__name__)
+        layer = layer.env
+    return names

@@ -1,0 +1,295 @@
+"""Evaluate an agent honestly: true episode returns, recorded seed and determinism, optional replay frames.
+
+The replay is filmed from the evaluation episodes themselves (the first sub-env's frames go to a recorder),
+so the env is not played twice; if the evaluation ends before the video is long enough, the agent keeps
+playing, uncounted, until it is.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .errors import EvaluationError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+    import numpy as np
+    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.vec_env import VecEnv
+
+    from .environments import EvaluationEnv
+    from .video import VideoInfo
+
+__all__ = ["EvaluationResult", "evaluate_agent"]
+
+
+class FrameSink(Protocol):
+    """Where replay frames go (a :class:`~huggingface_sb3.video.ReplayRecorder`)."""
+
+    max_frames: int | None
+
+    @property
+    def full(self) -> bool: ...
+
+    def add_frame(self, frame: np.ndarray) -> bool: ...
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """The outcome of an evaluation.
+
+    Attributes:
+        episode_returns: the true return of each episode (a Monitor's, when the env has one).
+        episode_lengths: the number of steps of each episode.
+        deterministic: whether the policy acted deterministically.
+        seed: the seed the env (and the policy's randomness) was seeded with.
+        eval_datetime: when the evaluation finished (timezone-aware, UTC).
+        duration_seconds: wall time of the evaluation, including filming.
+    """
+
+    episode_returns: tuple[float, ...]
+    episode_lengths: tuple[int, ...]
+    deterministic: bool
+    seed: int
+    eval_datetime: datetime
+    duration_seconds: float
+
+    @property
+    def n_eval_episodes(self) -> int:
+        """Number of evaluated episodes."""
+        return len(self.episode_returns)
+
+    @property
+    def mean_reward(self) -> float:
+        """Mean episode return."""
+        return float(sum(self.episode_returns) / len(self.episode_returns))
+
+    @property
+    def std_reward(self) -> float:
+        """Standard deviation of the episode returns (population, as Stable-Baselines3 reports it)."""
+        return statistics.pstdev(self.episode_returns)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields of ``results.json`` that describe the evaluation (3.0's fields first)."""
+        return {
+            "mean_reward": self.mean_reward,
+            "std_reward": self.std_reward,
+            "is_deterministic": self.deterministic,
+            "n_eval_episodes": self.n_eval_episodes,
+            "eval_datetime": self.eval_datetime.isoformat(),
+            "episode_returns": list(self.episode_returns),
+            "episode_lengths": list(self.episode_lengths),
+            "seed": self.seed,
+            "eval_duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+def evaluate_agent(
+    model: BaseAlgorithm,
+    env: gym.Env | VecEnv,
+    *,
+    n_eval_episodes: int = 10,
+    deterministic: bool = True,
+    seed: int | None = None,
+    progress: bool = False,
+) -> EvaluationResult:
+    """Play ``n_eval_episodes`` episodes and return their true returns and lengths.
+
+    Args:
+        model: a Stable-Baselines3 (or sb3-contrib) model.
+        env: a gymnasium env or a VecEnv. With reward-changing wrappers (Atari), a ``Monitor`` must sit beneath
+            them; a ``VecNormalize`` is evaluated on a frozen copy of its statistics (the env is not changed).
+        n_eval_episodes: number of episodes to play (split across the sub-envs of a VecEnv).
+        deterministic: use the policy's deterministic actions.
+        seed: seed of the env and of the policy's randomness; a random one is drawn (and reported) when None.
+        progress: show a progress bar.
+    """
+    from .environments import prepare_eval_env
+
+    evaluation_env = prepare_eval_env(env, env_id=None, model=model, need_frames=False)
+    return run_evaluation(
+        model,
+        evaluation_env,
+        n_eval_episodes=n_eval_episodes,
+        deterministic=deterministic,
+        seed=seed,
+        progress=progress,
+    )
+
+
+def run_evaluation(
+    model: BaseAlgorithm,
+    evaluation_env: EvaluationEnv,
+    *,
+    n_eval_episodes: int,
+    deterministic: bool,
+    seed: int | None,
+    progress: bool,
+    frames: FrameSink | None = None,
+) -> EvaluationResult:
+    """Evaluate on a prepared env; frames of the first sub-env go to ``frames`` until it is full."""
+    if n_eval_episodes < 1:
+        raise InvalidArgumentError(f"n_eval_episodes must be at least 1, not {n_eval_episodes}.")
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    started = time.perf_counter()
+    with _seeded_randomness(seed, model):
+        returns, lengths = _play(model, evaluation_env, n_eval_episodes, deterministic, seed, progress, frames)
+    return EvaluationResult(
+        episode_returns=tuple(returns),
+        episode_lengths=tuple(lengths),
+        deterministic=deterministic,
+        seed=seed,
+        eval_datetime=datetime.now(timezone.utc),
+        duration_seconds=time.perf_counter() - started,
+    )
+
+
+def evaluate_and_record(
+    model: BaseAlgorithm,
+    evaluation_env: EvaluationEnv,
+    video_path: Path,
+    *,
+    fps: float,
+    max_frames: int,
+    n_eval_episodes: int,
+    deterministic: bool,
+    seed: int | None,
+    progress: bool,
+) -> tuple[EvaluationResult, VideoInfo]:
+    """Evaluate while filming the first sub-env into ``video_path`` (at most ``max_frames`` frames).
+
+    The video file appears only if both succeed; on any failure the encoder is stopped and nothing is left.
+    """
+    from .video import ReplayRecorder
+
+    recorder = ReplayRecorder(video_path, fps=fps, max_frames=max_frames)
+    try:
+        evaluation = run_evaluation(
+            model,
+            evaluation_env,
+            n_eval_episodes=n_eval_episodes,
+            deterministic=deterministic,
+            seed=seed,
+            progress=progress,
+            frames=recorder,
+        )
+    except BaseException:
+        recorder.abort()
+        raise
+    return evaluation, recorder.close()
+
+
+def _play(
+    model: BaseAlgorithm,
+    evaluation_env: EvaluationEnv,
+    n_eval_episodes: int,
+    deterministic: bool,
+    seed: int,
+    progress: bool,
+    frames: FrameSink | None,
+) -> tuple[list[float], list[int]]:
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    venv = evaluation_env.venv
+    n_envs = venv.num_envs
+    targets = np.array([(n_eval_episodes + i) // n_envs for i in range(n_envs)])
+    counts = np.zeros(n_envs, dtype=int)
+    current_returns, current_lengths = np.zeros(n_envs), np.zeros(n_envs, dtype=int)
+    returns: list[float] = []
+    lengths: list[int] = []
+    venv.seed(seed)
+    observations = venv.reset()
+    states, episode_starts = None, np.ones(n_envs, dtype=bool)
+    with (
+        tqdm(total=n_eval_episodes, desc="Evaluating", unit="episode", disable=not progress) as bar,
+        tqdm(
+            total=frames.max_frames if frames is not None else 0,
+            desc="Recording",
+            unit="frame",
+            disable=not progress or frames is None,
+        ) as frame_bar,
+    ):
+        filming = frames is not None and _film(evaluation_env, frames, frame_bar)
+        while (counts < targets).any() or filming:
+            try:
+                actions, states = model.predict(
+                    observations, state=states, episode_start=episode_starts, deterministic=deterministic
+                )
+                observations, rewards, dones, infos = venv.step(actions)
+            except Exception as error:
+                raise EvaluationError(
+                    f"The agent could not be played on the evaluation env: {type(error).__name__}: {error}. Check "
+                    "that the env matches the one the agent was trained on (observation and action spaces, wrappers)."
+                ) from error
+            if filming:
+                filming = _film(evaluation_env, frames, frame_bar)
+            current_returns += rewards
+            current_lengths += 1
+            episode_starts = dones.copy()
+            for index in np.flatnonzero(dones):
+                finished = _finished_episode(
+                    evaluation_env.monitored, infos[index], current_returns, current_lengths, index
+                )
+                current_returns[index], current_lengths[index] = 0.0, 0
+                if finished is not None and counts[index] < targets[index]:
+                    returns.append(finished[0])
+                    lengths.append(finished[1])
+                    counts[index] += 1
+                    bar.update()
+    return returns, lengths
+
+
+def _finished_episode(
+    monitored: bool, info: dict[str, Any], returns: np.ndarray, lengths: np.ndarray, index: int
+) -> tuple[float, int] | None:
+    """The (return, length) of an episode that just ended; None for a life lost in a longer Atari game."""
+    if monitored:
+        episode = info.get("episode")
+        return (float(episode["r"]), int(episode["l"])) if episode is not None else None
+    return float(returns[index]), int(lengths[index])
+
+
+def _film(evaluation_env: EvaluationEnv, frames: FrameSink | None, bar: Any) -> bool:
+    """Send the current frame to ``frames``; whether more frames are wanted."""
+    if frames is None or frames.full:
+        return False
+    frame = evaluation_env.grab_frame()
+    if frame is None:
+        raise EvaluationError("The evaluation env rendered no frame; create it with render_mode='rgb_array'.")
+    frames.add_frame(frame)
+    bar.update()
+    return not frames.full
+
+
+@contextmanager
+def _seeded_randomness(seed: int, model: BaseAlgorithm) -> Iterator[None]:
+    """Seed Python, NumPy, torch and the action space for the evaluation, and restore their states afterwards."""
+    import numpy as np
+    import torch
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    space_rng = getattr(model.action_space, "_np_random", None)
+    space_state = space_rng.bit_generator.state if space_rng is not None else None
+    with torch.random.fork_rng(devices=[]):
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        model.action_space.seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+            if space_rng is not None and space_state is not None:
+                model.action_space._np_random = space_rng
+                space_rng.bit_generator.state = space_state

@@ -1,0 +1,121 @@
+"""Talking to the Hub: the repo id and token checks done before any request, and the translation of the
+``huggingface_hub`` client's errors into this package's errors (cause + next step)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from .errors import (
+    HubAccessError,
+    HubConflictError,
+    HubRequestError,
+    InvalidRepoIdError,
+    MissingFileError,
+    MissingTokenError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+)
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+
+
+def check_repo_id(repo_id: object, *, namespace_required: bool = True) -> str:
+    """Refuse repo ids the Hub would refuse, before any request."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if not isinstance(repo_id, str):
+        raise InvalidRepoIdError(f"The repo id must be a string like 'your-name/ppo-CartPole-v1', not {repo_id!r}.")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise InvalidRepoIdError(f"Invalid repo id {repo_id!r}: {error} Use 'your-name/model-name'.") from None
+    if namespace_required and "/" not in repo_id:
+        raise InvalidRepoIdError(
+            f"Invalid repo id {repo_id!r}: it needs a namespace, as in 'your-name/{repo_id}' (your user or organisation)."
+        )
+    return repo_id
+
+
+def require_token(token: str | None) -> str:
+    """The token to push with: the argument, else ``HF_TOKEN`` or the saved login; MissingTokenError if none."""
+    from huggingface_hub import get_token
+
+    found = token or get_token()
+    if not found:
+        raise MissingTokenError(
+            "Pushing to the Hub needs a write token: pass token=..., set HF_TOKEN, or run `hf auth login`. "
+            "To only build the repo folder locally, pass push=False."
+        )
+    return found
+
+
+def hub_api(token: str | None, endpoint: str | None = None) -> HfApi:
+    """An ``HfApi`` with ``token`` on ``endpoint`` (default: ``HF_ENDPOINT``, else huggingface.co)."""
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=endpoint, token=token, library_name="huggingface_sb3", library_version=_version())
+
+
+def endpoint_url(endpoint: str | None) -> str:
+    """The Hub URL requests go to: ``endpoint``, else ``HF_ENDPOINT``, else huggingface.co."""
+    from huggingface_hub import constants
+
+    return (endpoint or constants.ENDPOINT).rstrip("/")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+@contextmanager
+def hub_errors(
+    repo_id: str, *, endpoint: str | None = None, revision: str | None = None, filename: str | None = None
+) -> Iterator[None]:
+    """Re-raise ``huggingface_hub`` errors as this package's errors, naming the cause and the next step."""
+    from huggingface_hub import errors as hub
+
+    where = f"{repo_id} on {endpoint_url(endpoint)}"
+    try:
+        yield
+    except hub.RevisionNotFoundError:
+        raise RevisionNotFoundError(
+            f"{repo_id} has no branch, tag or commit {revision!r}. List its refs with "
+            f"`hf repos branch list {repo_id}` or pass another revision."
+        ) from None
+    except hub.LocalEntryNotFoundError:
+        raise MissingFileError(
+            f"{filename!r} of {repo_id} is not in the local cache and could not be downloaded from "
+            f"{endpoint_url(endpoint)}. Check your connection (and HF_ENDPOINT), or drop local_files_only."
+        ) from None
+    except hub.EntryNotFoundError:
+        raise MissingFileError(
+            f"{repo_id} has no file {filename!r} at revision {revision or 'main'}. Check the file name "
+            "(e.g. with HfApi().list_repo_files)."
+        ) from None
+    except hub.RepositoryNotFoundError:
+        raise RepoNotFoundError(
+            f"Repository {where} not found. Check the repo id; if it is private, pass a token that can read it."
+        ) from None
+    except hub.HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        if status == 401:
+            raise HubAccessError(
+                f"The Hub refused the token for {where} (401). Pass a valid token (token=..., HF_TOKEN or "
+                "`hf auth login`)."
+            ) from None
+        if status == 403:
+            raise HubAccessError(
+                f"The token cannot write to {where} (403): it is read-only or not allowed in that namespace. "
+                "Use a write token of the namespace's owner, or push to your own namespace."
+            ) from None
+        if status in (409, 412):
+            raise HubConflictError(
+                f"{where} changed while pushing (someone else committed); nothing was written. Run the push again."
+            ) from None
+        raise HubRequestError(f"The Hub answered an error for {where}: {error}") from None

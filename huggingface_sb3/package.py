@@ -1,0 +1,536 @@
+"""``package_to_hub``: turn a trained agent into a Hub repo in one commit.
+
+Stages, each writing into one staging folder: check everything local (no request yet) → save the model and
+``config.json`` (and the ``VecNormalize`` statistics) → evaluate while filming the replay → copy logs and extra
+files → ``results.json`` → read the repo's current state → ``README.md`` → one commit that adds the new files
+and deletes what earlier packagings left behind, naming its parent commit. Nothing reaches the Hub until every
+local stage has succeeded; with ``push=False`` the folder is the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .card import CardFacts, render_card
+from .environments import EvaluationEnv, atari_frame_stack, ensure_registered, is_atari, prepare_eval_env
+from .errors import InvalidArgumentError, MissingFileError, UnsupportedModelError
+from .evaluation import EvaluationResult, evaluate_and_record, run_evaluation
+from .hub_access import check_repo_id, endpoint_url, hub_api, hub_errors, require_token
+from .model_files import (
+    VEC_NORMALIZE_JSON,
+    VEC_NORMALIZE_PICKLE,
+    read_model_data,
+    readable_config,
+    save_model,
+    save_vec_normalize,
+    write_json,
+)
+from .system_info import library_versions
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+    from huggingface_hub import HfApi
+    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.vec_env import VecEnv
+
+    from .video import VideoInfo
+
+__all__ = ["PackageResult", "package_to_hub"]
+
+logger = logging.getLogger(__name__)
+
+REPLAY = "replay.mp4"
+RESULTS = "results.json"
+CONFIG = "config.json"
+README = "README.md"
+LOGS = "logs"
+GENERATED_FILES = (REPLAY, RESULTS, CONFIG, README, VEC_NORMALIZE_PICKLE, VEC_NORMALIZE_JSON)
+
+
+class PackageResult(str):
+    """What ``package_to_hub`` did. It is the commit URL (as 3.0 returned), or the local folder on a dry run.
+
+    Attributes:
+        commit_url: URL of the commit (None on a dry run).
+        commit_id: id of the commit (None on a dry run).
+        repo_url: URL of the repo (None on a dry run).
+        pr_url: URL of the pull request when ``create_pr=True``.
+        evaluation: the evaluation result.
+        files: the repo paths this packaging wrote.
+        deleted: repo paths of earlier packagings removed by the commit.
+        local_dir: the kept staging folder (None when it was temporary).
+        video: facts about ``replay.mp4`` (None when skipped).
+        skipped: optional stages that were skipped, with the reason.
+        stage_seconds: wall time of each stage.
+    """
+
+    commit_url: str | None
+    commit_id: str | None
+    repo_url: str | None
+    pr_url: str | None
+    evaluation: EvaluationResult
+    files: tuple[str, ...]
+    deleted: tuple[str, ...]
+    local_dir: Path | None
+    video: VideoInfo | None
+    skipped: dict[str, str]
+    stage_seconds: dict[str, float]
+
+    def __new__(cls, value: str, **fields: Any) -> PackageResult:
+        result = super().__new__(cls, value)
+        for name, field_value in fields.items():
+            setattr(result, name, field_value)
+        return result
+
+
+@dataclass(frozen=True)
+class _RemoteState:
+    """The repo as it is before the commit: its head at the target revision, its files and its README."""
+
+    exists: bool
+    branch_exists: bool
+    head: str | None
+    files: tuple[str, ...]
+    readme: str | None
+
+
+def package_to_hub(
+    model: BaseAlgorithm,
+    model_name: str,
+    model_architecture: str,
+    env_id: str,
+    eval_env: gym.Env | VecEnv | None,
+    repo_id: str,
+    commit_message: str,
+    is_deterministic: bool = True,
+    n_eval_episodes: int = 10,
+    token: str | None = None,
+    video_length: int = 1000,
+    logs: str | Path | None = None,
+    *,
+    seed: int | None = None,
+    private: bool = False,
+    revision: str | None = None,
+    create_pr: bool = False,
+    video: bool = True,
+    video_fps: float | None = None,
+    local_dir: str | Path | None = None,
+    push: bool = True,
+    extra_files: Iterable[str | Path] | Mapping[str, str | Path] | None = None,
+    tags: Iterable[str] = (),
+    license: str | None = None,
+    commit_description: str | None = None,
+    progress: bool = True,
+    endpoint: str | None = None,
+) -> PackageResult:
+    """Evaluate an agent, film a replay, write its model card and push everything to the Hub in one commit.
+
+    Args:
+        model: the trained Stable-Baselines3 (or sb3-contrib) model.
+        model_name: file name of the saved agent, without ``.zip`` (e.g. ``"ppo-CartPole-v1"``).
+        model_architecture: the algorithm's name, e.g. ``"PPO"`` (the card's ``model-index`` name, which the
+            RL Zoo reads as the algorithm).
+        env_id: the environment id the agent was trained on (the leaderboard's tag).
+        eval_env: the env to evaluate (and film) on: a gymnasium env or a VecEnv, created with
+            ``render_mode="rgb_array"`` when a video is wanted; None to build one from ``env_id``.
+        repo_id: ``namespace/name`` of the repo (created if missing, after every local stage succeeded).
+        commit_message: the commit's title.
+        is_deterministic: use deterministic actions (Atari agents are evaluated stochastically, as in 3.0 and the
+            RL Zoo).
+        n_eval_episodes: number of evaluation episodes.
+        token: write token (default: ``HF_TOKEN`` or the saved login).
+        video_length: most frames in ``replay.mp4``.
+        logs: a folder (e.g. TensorBoard logs) to publish as ``logs/``.
+        seed: seed of the evaluation (a random one is drawn and recorded when None).
+        private: create the repo as private (an existing repo keeps its visibility).
+        revision: branch to commit to (created from ``main`` if missing).
+        create_pr: open a pull request with the commit instead of committing to the branch.
+        video: film ``replay.mp4``.
+        video_fps: frames per second of the video (default: the env's ``render_fps``, else 30).
+        local_dir: keep the repo folder here (must be empty or missing); by default a temporary folder.
+        push: False for a dry run: build the complete folder in ``local_dir`` and make no request.
+        extra_files: more files to publish, as paths (placed at the repo root) or ``{path_in_repo: local_path}``
+            (e.g. the RL Zoo's ``config.yml`` and ``env_kwargs.yml``).
+        tags: more tags for the card.
+        license: the card's license (e.g. ``"mit"``); an existing card's license is kept when None.
+        commit_description: the commit's description.
+        progress: show progress bars.
+        endpoint: the Hub to push to (default: ``HF_ENDPOINT``, else huggingface.co), e.g. a ``LocalHub``'s.
+
+    Returns:
+        A :class:`PackageResult`, equal to the commit URL (or to the local folder on a dry run).
+    """
+    timings: dict[str, float] = {}
+    with _stage("check", timings):
+        _check_model(model, model_name, model_architecture)
+        ensure_registered(env_id)
+        if push:
+            check_repo_id(repo_id)
+            token = require_token(token)
+        logs_dir = _existing_dir(logs, "logs") if logs is not None else None
+        extras = _extra_files(extra_files)
+        _check_counts(n_eval_episodes, video_length if video else None)
+        deterministic = is_deterministic and not is_atari(env_id)
+        staging, keep_staging = _staging_folder(local_dir, push)
+        evaluation_env = prepare_eval_env(eval_env, env_id=env_id, model=model, need_frames=video, seed=seed)
+    try:
+        return _package(
+            model=model,
+            model_name=model_name,
+            algo=model_architecture,
+            env_id=env_id,
+            evaluation_env=evaluation_env,
+            repo_id=repo_id,
+            commit_message=commit_message,
+            commit_description=commit_description,
+            deterministic=deterministic,
+            n_eval_episodes=n_eval_episodes,
+            token=token,
+            video_frames=video_length if video else 0,
+            video_fps=video_fps,
+            logs_dir=logs_dir,
+            extras=extras,
+            seed=seed,
+            private=private,
+            revision=revision,
+            create_pr=create_pr,
+            staging=staging,
+            keep_staging=keep_staging,
+            push=push,
+            tags=list(tags),
+            license=license,
+            progress=progress,
+            endpoint=endpoint,
+            timings=timings,
+        )
+    finally:
+        evaluation_env.close()
+        if not keep_staging:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _package(
+    *,
+    model: BaseAlgorithm,
+    model_name: str,
+    algo: str,
+    env_id: str,
+    evaluation_env: EvaluationEnv,
+    repo_id: str,
+    commit_message: str,
+    commit_description: str | None,
+    deterministic: bool,
+    n_eval_episodes: int,
+    token: str | None,
+    video_frames: int,
+    video_fps: float | None,
+    logs_dir: Path | None,
+    extras: dict[str, Path],
+    seed: int | None,
+    private: bool,
+    revision: str | None,
+    create_pr: bool,
+    staging: Path,
+    keep_staging: bool,
+    push: bool,
+    tags: list[str],
+    license: str | None,
+    progress: bool,
+    endpoint: str | None,
+    timings: dict[str, float],
+) -> PackageResult:
+    skipped: dict[str, str] = {}
+    with _stage("save", timings):
+        zip_path = save_model(model, staging, model_name)
+        data = read_model_data(zip_path)
+        versions = library_versions()
+        config = readable_config(data, _sb3_system_info())
+        write_json(staging / CONFIG, config)
+        if evaluation_env.vec_normalize is not None:
+            save_vec_normalize(evaluation_env.vec_normalize, staging)
+    with _stage("evaluate_and_record", timings):
+        evaluation_options = {
+            "n_eval_episodes": n_eval_episodes,
+            "deterministic": deterministic,
+            "seed": seed,
+            "progress": progress,
+        }
+        if video_frames:
+            fps = video_fps or evaluation_env.render_fps
+            evaluation, video_info = evaluate_and_record(
+                model, evaluation_env, staging / REPLAY, fps=fps, max_frames=video_frames, **evaluation_options
+            )
+        else:
+            evaluation, video_info = run_evaluation(model, evaluation_env, **evaluation_options), None
+    if video_info is None:
+        skipped["video"] = "video=False was passed"
+    with _stage("copy_files", timings):
+        if logs_dir is not None:
+            shutil.copytree(logs_dir, staging / LOGS)
+        for path_in_repo, source in extras.items():
+            target = staging / path_in_repo
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        results = {
+            **evaluation.to_json(),
+            "env_id": env_id,
+            "algo": algo,
+            "library_versions": versions,
+            "skipped": skipped,
+        }
+        if video_info is not None:
+            results["video"] = {
+                "frames": video_info.frames,
+                "fps": video_info.fps,
+                "width": video_info.width,
+                "height": video_info.height,
+            }
+        write_json(staging / RESULTS, results)
+    remote = None
+    if push:
+        with _stage("read_repo", timings):
+            api = hub_api(token, endpoint)
+            remote = _remote_state(api, repo_id, revision)
+    with _stage("card", timings):
+        facts = CardFacts(
+            repo_id=repo_id,
+            algo=algo,
+            algo_module=type(model).__module__.split(".")[0],
+            env_id=env_id,
+            model_filename=zip_path.name,
+            evaluation=evaluation,
+            hyperparameters=_hyperparameters(config),
+            wrappers=evaluation_env.wrappers,
+            normalized=evaluation_env.vec_normalize is not None,
+            atari_frame_stack=_atari_frame_stack(env_id, model),
+            video_url=_file_url(endpoint, repo_id, revision or "main", REPLAY) if video_info is not None else None,
+            versions=versions,
+            trained_steps=int(model.num_timesteps),
+        )
+        readme = render_card(facts, existing=remote.readme if remote else None, tags=tags, license=license)
+        (staging / README).write_text(readme, encoding="utf-8")
+    files = tuple(sorted(path.relative_to(staging).as_posix() for path in staging.rglob("*") if path.is_file()))
+    common = {
+        "evaluation": evaluation,
+        "files": files,
+        "local_dir": staging if keep_staging else None,
+        "video": video_info,
+        "skipped": skipped,
+        "stage_seconds": timings,
+    }
+    if not push or remote is None:
+        return PackageResult(
+            str(staging), commit_url=None, commit_id=None, repo_url=None, pr_url=None, deleted=(), **common
+        )
+    with _stage("push", timings):
+        deleted = _stale_files(remote.files, files, model_name)
+        commit = _commit(
+            api, repo_id, remote, staging, files, deleted,
+            private=private, revision=revision, create_pr=create_pr,
+            message=commit_message, description=commit_description,
+        )  # fmt: skip
+    return PackageResult(
+        commit.commit_url,
+        commit_url=commit.commit_url,
+        commit_id=commit.oid,
+        repo_url=str(commit.repo_url),
+        pr_url=commit.pr_url,
+        deleted=deleted,
+        **common,
+    )
+
+
+@contextmanager
+def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
+    started = time.perf_counter()
+    logger.debug("stage %s started", name)
+    yield
+    timings[name] = round(time.perf_counter() - started, 4)
+
+
+def _check_model(model: object, model_name: object, model_architecture: object) -> None:
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    if not isinstance(model, BaseAlgorithm):
+        raise UnsupportedModelError(
+            f"package_to_hub needs a Stable-Baselines3 model (PPO, DQN, SAC, ...), not {type(model).__name__}. "
+            "Pass the model object returned by e.g. PPO(...).learn(...) or PPO.load(...)."
+        )
+    if not isinstance(model_name, str) or not model_name or any(char in model_name for char in '/\\:*?"<>|'):
+        raise InvalidArgumentError(
+            f"Invalid model_name {model_name!r}: use a plain file name without extension, e.g. 'ppo-CartPole-v1'."
+        )
+    if not isinstance(model_architecture, str) or not model_architecture:
+        raise InvalidArgumentError(
+            f"Invalid model_architecture {model_architecture!r}: pass the algorithm's name, e.g. "
+            f"{type(model).__name__!r}."
+        )
+
+
+def _check_counts(n_eval_episodes: int, video_length: int | None) -> None:
+    if not isinstance(n_eval_episodes, int) or n_eval_episodes < 1:
+        raise InvalidArgumentError(f"n_eval_episodes must be a positive integer, not {n_eval_episodes!r}.")
+    if video_length is not None and (not isinstance(video_length, int) or video_length < 1):
+        raise InvalidArgumentError(
+            f"video_length must be a positive number of frames, not {video_length!r} (or pass video=False)."
+        )
+
+
+def _existing_dir(path: str | Path, what: str) -> Path:
+    folder = Path(path)
+    if not folder.is_dir():
+        raise MissingFileError(f"The {what} folder {folder} does not exist. Pass an existing folder, or None.")
+    return folder
+
+
+def _extra_files(extra_files: Iterable[str | Path] | Mapping[str, str | Path] | None) -> dict[str, Path]:
+    if extra_files is None:
+        return {}
+    pairs = (
+        [(str(name), Path(source)) for name, source in extra_files.items()]
+        if isinstance(extra_files, Mapping)
+        else [(Path(source).name, Path(source)) for source in extra_files]
+    )
+    for path_in_repo, source in pairs:
+        if not source.is_file():
+            raise MissingFileError(f"The extra file {source} does not exist. Check the path.")
+        parts = path_in_repo.split("/")
+        if (
+            path_in_repo.startswith("/")
+            or "\\" in path_in_repo
+            or any(part in ("", ".", "..", ".git") for part in parts)
+        ):
+            raise InvalidArgumentError(
+                f"Invalid path in the repo {path_in_repo!r} for {source}: use a relative path like 'config.yml'."
+            )
+        if path_in_repo in GENERATED_FILES or path_in_repo.split("/")[0] == LOGS:
+            raise InvalidArgumentError(
+                f"The extra file {source} would replace {path_in_repo!r}, which package_to_hub writes itself. "
+                "Give it another name."
+            )
+    return dict(pairs)
+
+
+def _staging_folder(local_dir: str | Path | None, push: bool) -> tuple[Path, bool]:
+    if local_dir is None:
+        if not push:
+            raise InvalidArgumentError("A dry run (push=False) needs local_dir=..., the folder to build the repo in.")
+        return Path(tempfile.mkdtemp(prefix="huggingface-sb3-")), False
+    folder = Path(local_dir)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InvalidArgumentError(
+            f"local_dir {folder} exists and is not an empty folder. Pass a new or empty folder, so that the repo "
+            "folder holds only this packaging."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder, True
+
+
+def _sb3_system_info() -> dict[str, str]:
+    from stable_baselines3.common.utils import get_system_info
+
+    return get_system_info(print_info=False)[0]
+
+
+def _hyperparameters(config: dict[str, Any]) -> dict[str, Any]:
+    """The plain-valued entries of the config (pickled objects and spaces are left out)."""
+    return {
+        key: value
+        for key, value in config.items()
+        if key != "system_info" and not (isinstance(value, dict) and ":type:" in value)
+    }
+
+
+def _atari_frame_stack(env_id: str, model: BaseAlgorithm) -> int | None:
+    return atari_frame_stack(model) if is_atari(env_id) else None
+
+
+def _file_url(endpoint: str | None, repo_id: str, revision: str, filename: str) -> str:
+    from urllib.parse import quote
+
+    return f"{endpoint_url(endpoint)}/{repo_id}/resolve/{quote(revision, safe='')}/{filename}"
+
+
+def _remote_state(api: HfApi, repo_id: str, revision: str | None) -> _RemoteState:
+    """Read the repo before committing (a missing repo or branch is not an error: they are created)."""
+    from huggingface_hub import errors as hub
+
+    with hub_errors(repo_id, endpoint=api.endpoint, revision=revision):
+        try:
+            info = api.repo_info(repo_id, revision=revision or "main")
+        except hub.RevisionNotFoundError:
+            base = api.repo_info(repo_id)
+            return _RemoteState(
+                True, False, base.sha, tuple(s.rfilename for s in base.siblings or ()), _readme(api, repo_id, base)
+            )
+        except hub.RepositoryNotFoundError:
+            api.whoami()
+            return _RemoteState(False, False, None, (), None)
+        return _RemoteState(
+            True, True, info.sha, tuple(s.rfilename for s in info.siblings or ()), _readme(api, repo_id, info)
+        )
+
+
+def _readme(api: HfApi, repo_id: str, info: Any) -> str | None:
+    if README not in {sibling.rfilename for sibling in info.siblings or ()}:
+        return None
+    path = api.hf_hub_download(repo_id, README, revision=info.sha)
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _stale_files(remote_files: Iterable[str], new_files: Iterable[str], model_name: str) -> tuple[str, ...]:
+    """Files of earlier packagings that this one replaces: the unzipped model folder 3.0 pushed by accident, old
+    logs, and generated files this packaging does not write again. Anything else (added by hand) stays."""
+    new = set(new_files)
+    stale = [
+        path
+        for path in remote_files
+        if path not in new
+        and (path in GENERATED_FILES or path.startswith(f"{LOGS}/") or path.startswith(f"{model_name}/"))
+    ]
+    return tuple(sorted(stale))
+
+
+def _commit(
+    api: HfApi,
+    repo_id: str,
+    remote: _RemoteState,
+    staging: Path,
+    files: tuple[str, ...],
+    deleted: tuple[str, ...],
+    *,
+    private: bool,
+    revision: str | None,
+    create_pr: bool,
+    message: str,
+    description: str | None,
+) -> Any:
+    """Create the repo and branch if needed, then one commit of every file (and the deletions)."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    with hub_errors(repo_id, endpoint=api.endpoint, revision=revision):
+        head = remote.head
+        if not remote.exists:
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            head = api.repo_info(repo_id).sha
+        if revision is not None and not remote.branch_exists:
+            api.create_branch(repo_id, branch=revision, revision=head, exist_ok=True)
+        operations = [CommitOperationDelete(path) for path in deleted]
+        operations += [CommitOperationAdd(path, staging / path) for path in files]
+        return api.create_commit(
+            repo_id,
+            operations=operations,
+            commit_message=message,
+            commit_description=description,
+            revision=revision,
+            create_pr=create_pr,
+            parent_commit=head,
+        )

@@ -1,0 +1,45 @@
+"""load_from_hub: the 3.0 call, with revisions, the cache, and errors that say what to do."""
+
+from pathlib import Path
+
+import pytest
+
+from huggingface_sb3 import load_from_hub
+from huggingface_sb3.errors import InvalidRepoIdError, MissingFileError, RepoNotFoundError, RevisionNotFoundError
+
+
+@pytest.fixture
+def repo(hub_api, hub_repo_id):
+    hub_api.create_repo(hub_repo_id)
+    first = hub_api.upload_file(path_or_fileobj=b"v1", path_in_repo="agent.zip", repo_id=hub_repo_id)
+    hub_api.upload_file(path_or_fileobj=b"v2", path_in_repo="agent.zip", repo_id=hub_repo_id)
+    return hub_repo_id, first.oid
+
+
+def test_downloads_the_latest_file_and_pins_a_revision(repo, tmp_path):
+    repo_id, first = repo
+    assert Path(load_from_hub(repo_id, "agent.zip", cache_dir=tmp_path)).read_bytes() == b"v2"
+    assert Path(load_from_hub(repo_id, "agent.zip", revision=first, cache_dir=tmp_path)).read_bytes() == b"v1"
+
+
+def test_a_pinned_revision_is_served_from_the_cache(repo, tmp_path, local_hub):
+    repo_id, first = repo
+    path = load_from_hub(repo_id, "agent.zip", revision=first, cache_dir=tmp_path)
+    before = local_hub.requests_received
+    assert load_from_hub(repo_id, "agent.zip", revision=first, cache_dir=tmp_path, local_files_only=True) == path
+    assert local_hub.requests_received == before
+
+
+def test_errors_name_the_cause(repo, tmp_path, hub_repo_id):
+    repo_id, _ = repo
+    with pytest.raises(MissingFileError, match=r"has no file 'nope\.zip'"):
+        load_from_hub(repo_id, "nope.zip", cache_dir=tmp_path)
+    with pytest.raises(RevisionNotFoundError, match="no-branch"):
+        load_from_hub(repo_id, "agent.zip", revision="no-branch", cache_dir=tmp_path)
+    with pytest.raises(RepoNotFoundError, match="not found"):
+        load_from_hub(repo_id + "-missing", "agent.zip", cache_dir=tmp_path)
+    with pytest.raises(InvalidRepoIdError):
+        load_from_hub("bad id!", "agent.zip")
+    with pytest.raises(MissingFileError, match="not in the local cache"):
+        load_from_hub(repo_id, "agent.zip", cache_dir=tmp_path / "empty", local_files_only=True)
+    assert isinstance(MissingFileError("x"), FileNotFoundError)
