@@ -136,41 +136,39 @@ def _evaluation_section(evaluation: EvaluationResult) -> str:
 
 def _usage_section(facts: CardFacts) -> str:
     deterministic = "True" if facts.evaluation.deterministic else "False"
+    imports = [f"from {facts.algo_module} import {facts.algo}"]
     if facts.atari_frame_stack is not None:
-        make_env = (
-            "from stable_baselines3.common.env_util import make_atari_env\n"
-            "from stable_baselines3.common.vec_env import VecFrameStack\n\n"
-            f'env = make_atari_env("{facts.env_id}", n_envs=1, seed=0)\n'
-        )
+        imports.append("from stable_baselines3.common.env_util import make_atari_env")
+        make_env = [f'env = make_atari_env("{facts.env_id}", n_envs=1, seed=0)']
         if facts.atari_frame_stack > 1:
-            make_env += f"env = VecFrameStack(env, n_stack={facts.atari_frame_stack})\n"
+            imports.append("from stable_baselines3.common.vec_env import VecFrameStack")
+            make_env.append(f"env = VecFrameStack(env, n_stack={facts.atari_frame_stack})")
     else:
-        make_env = (
-            "from stable_baselines3.common.env_util import make_vec_env\n\n"
-            f'env = make_vec_env("{facts.env_id}", n_envs=1, seed=0)\n'
-        )
+        imports.append("from stable_baselines3.common.env_util import make_vec_env")
+        make_env = [f'env = make_vec_env("{facts.env_id}", n_envs=1, seed=0)']
     if facts.normalized:
-        make_env += (
-            "from stable_baselines3.common.vec_env import VecNormalize\n\n"
-            f'env = VecNormalize.load(load_from_hub("{facts.repo_id}", "vec_normalize.pkl"), env)\n'
-            "env.training = False  # keep the published statistics\n"
-            "env.norm_reward = False  # report true rewards\n"
-        )
-    return (
-        "## Usage\n\n"
-        "```python\n"
-        f"from {facts.algo_module} import {facts.algo}\n\n"
-        "from huggingface_sb3 import load_from_hub\n\n"
-        f'checkpoint = load_from_hub("{facts.repo_id}", "{facts.model_filename}")\n'
-        f"model = {facts.algo}.load(checkpoint)\n\n"
-        f"{make_env}\n"
-        "obs = env.reset()\n"
-        "for _ in range(1000):\n"
-        f"    action, _ = model.predict(obs, deterministic={deterministic})\n"
-        "    obs, rewards, dones, infos = env.step(action)\n"
-        "env.close()\n"
-        "```"
-    )
+        imports.append("from stable_baselines3.common.vec_env import VecNormalize")
+        make_env += [
+            f'env = VecNormalize.load(load_from_hub("{facts.repo_id}", "vec_normalize.pkl"), env)',
+            "env.training = False  # keep the published statistics",
+            "env.norm_reward = False  # report true rewards",
+        ]
+    code = [
+        *imports,
+        "",
+        "from huggingface_sb3 import load_from_hub",
+        "",
+        f'checkpoint = load_from_hub("{facts.repo_id}", "{facts.model_filename}")',
+        f"model = {facts.algo}.load(checkpoint)",
+        *make_env,
+        "",
+        "obs = env.reset()",
+        "for _ in range(1000):",
+        f"    action, _ = model.predict(obs, deterministic={deterministic})",
+        "    obs, rewards, dones, infos = env.step(action)",
+        "env.close()",
+    ]
+    return "## Usage\n\n```python\n" + "\n".join(code) + "\n```"
 
 
 def _hyperparameter_section(facts: CardFacts) -> str:
