@@ -175,41 +175,75 @@ def package_to_hub(
         if push:
             check_repo_id(repo_id)
             token = require_token(token)
-        logs_dir = _existing_dir(logs, "logs") if logs is not None else None
-        extras = _extra_files(extra_files)
         _check_counts(n_eval_episodes, video_length if video else None)
-        deterministic = is_deterministic and not is_atari(env_id)
-        staging, keep_staging = _staging_folder(local_dir, push)
-        evaluation_env = prepare_eval_env(eval_env, env_id=env_id, model=model, need_frames=video, seed=seed)
-    try:
-        return _package(
+        job = _Job(
             model=model,
             model_name=model_name,
             algo=model_architecture,
             env_id=env_id,
-            evaluation_env=evaluation_env,
             repo_id=repo_id,
             commit_message=commit_message,
             commit_description=commit_description,
-            deterministic=deterministic,
+            deterministic=is_deterministic and not is_atari(env_id),
             n_eval_episodes=n_eval_episodes,
             token=token,
             video_frames=video_length if video else 0,
             video_fps=video_fps,
-            logs_dir=logs_dir,
-            extras=extras,
+            logs_dir=_existing_dir(logs, "logs") if logs is not None else None,
+            extras=_extra_files(extra_files),
             seed=seed,
             private=private,
             revision=revision,
             create_pr=create_pr,
-            staging=staging,
-            keep_staging=keep_staging,
             push=push,
-            tags=list(tags),
+            tags=tuple(tags),
             license=license,
             progress=progress,
             endpoint=endpoint,
-            timings=timings,
+        )
+        evaluation_env = prepare_eval_env(eval_env, env_id=env_id, model=model, need_frames=video, seed=seed)
+        try:
+            staging, keep_staging = _staging_folder(local_dir, push)
+        except BaseException:
+            evaluation_env.close()
+            raise
+    try:
+        local = _write_local_files(job, evaluation_env, staging, timings)
+        remote = None
+        if push:
+            with _stage("read_repo", timings):
+                api = hub_api(token, endpoint)
+                remote = _remote_state(api, repo_id, revision)
+        with _stage("card", timings):
+            readme = render_card(
+                _card_facts(job, evaluation_env, local), existing=remote.readme if remote else None,
+                tags=list(job.tags), license=license,
+            )  # fmt: skip
+            (staging / README).write_text(readme, encoding="utf-8")
+        files = tuple(sorted(path.relative_to(staging).as_posix() for path in staging.rglob("*") if path.is_file()))
+        common = {
+            "evaluation": local.evaluation,
+            "files": files,
+            "local_dir": staging if keep_staging else None,
+            "video": local.video,
+            "skipped": local.skipped,
+            "stage_seconds": timings,
+        }
+        if remote is None:
+            return PackageResult(
+                str(staging), commit_url=None, commit_id=None, repo_url=None, pr_url=None, deleted=(), **common
+            )
+        with _stage("push", timings):
+            deleted = _stale_files(remote.files, files, model_name)
+            commit = _commit(api, job, remote, staging, files, deleted)
+        return PackageResult(
+            commit.commit_url,
+            commit_url=commit.commit_url,
+            commit_id=commit.oid,
+            repo_url=str(commit.repo_url),
+            pr_url=commit.pr_url,
+            deleted=deleted,
+            **common,
         )
     finally:
         evaluation_env.close()
@@ -217,72 +251,85 @@ def package_to_hub(
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _package(
-    *,
-    model: BaseAlgorithm,
-    model_name: str,
-    algo: str,
-    env_id: str,
-    evaluation_env: EvaluationEnv,
-    repo_id: str,
-    commit_message: str,
-    commit_description: str | None,
-    deterministic: bool,
-    n_eval_episodes: int,
-    token: str | None,
-    video_frames: int,
-    video_fps: float | None,
-    logs_dir: Path | None,
-    extras: dict[str, Path],
-    seed: int | None,
-    private: bool,
-    revision: str | None,
-    create_pr: bool,
-    staging: Path,
-    keep_staging: bool,
-    push: bool,
-    tags: list[str],
-    license: str | None,
-    progress: bool,
-    endpoint: str | None,
-    timings: dict[str, float],
-) -> PackageResult:
+@dataclass(frozen=True)
+class _Job:
+    """The checked inputs of one packaging."""
+
+    model: BaseAlgorithm
+    model_name: str
+    algo: str
+    env_id: str
+    repo_id: str
+    commit_message: str
+    commit_description: str | None
+    deterministic: bool
+    n_eval_episodes: int
+    token: str | None
+    video_frames: int
+    video_fps: float | None
+    logs_dir: Path | None
+    extras: dict[str, Path]
+    seed: int | None
+    private: bool
+    revision: str | None
+    create_pr: bool
+    push: bool
+    tags: tuple[str, ...]
+    license: str | None
+    progress: bool
+    endpoint: str | None
+
+
+@dataclass(frozen=True)
+class _LocalFiles:
+    """What the local stages produced, beside the files in the staging folder."""
+
+    zip_name: str
+    config: dict[str, Any]
+    evaluation: EvaluationResult
+    video: VideoInfo | None
+    skipped: dict[str, str]
+    versions: dict[str, str]
+
+
+def _write_local_files(
+    job: _Job, evaluation_env: EvaluationEnv, staging: Path, timings: dict[str, float]
+) -> _LocalFiles:
+    """The model, ``config.json``, statistics, evaluation and replay, logs and extra files, ``results.json``."""
     skipped: dict[str, str] = {}
     with _stage("save", timings):
-        zip_path = save_model(model, staging, model_name)
-        data = read_model_data(zip_path)
+        zip_path = save_model(job.model, staging, job.model_name)
         versions = library_versions()
-        config = readable_config(data, _sb3_system_info())
+        config = readable_config(read_model_data(zip_path), _sb3_system_info())
         write_json(staging / CONFIG, config)
         if evaluation_env.vec_normalize is not None:
             save_vec_normalize(evaluation_env.vec_normalize, staging)
     with _stage("evaluate_and_record", timings):
-        evaluation_options = {
-            "n_eval_episodes": n_eval_episodes,
-            "deterministic": deterministic,
-            "seed": seed,
-            "progress": progress,
+        options = {
+            "n_eval_episodes": job.n_eval_episodes,
+            "deterministic": job.deterministic,
+            "seed": job.seed,
+            "progress": job.progress,
         }
-        if video_frames:
-            fps = video_fps or evaluation_env.render_fps
+        if job.video_frames:
+            fps = job.video_fps or evaluation_env.render_fps
             evaluation, video_info = evaluate_and_record(
-                model, evaluation_env, staging / REPLAY, fps=fps, max_frames=video_frames, **evaluation_options
+                job.model, evaluation_env, staging / REPLAY, fps=fps, max_frames=job.video_frames, **options
             )
         else:
-            evaluation, video_info = run_evaluation(model, evaluation_env, **evaluation_options), None
-    if video_info is None:
-        skipped["video"] = "video=False was passed"
+            evaluation, video_info = run_evaluation(job.model, evaluation_env, **options), None
+            skipped["video"] = "video=False was passed"
     with _stage("copy_files", timings):
-        if logs_dir is not None:
-            shutil.copytree(logs_dir, staging / LOGS)
-        for path_in_repo, source in extras.items():
+        if job.logs_dir is not None:
+            shutil.copytree(job.logs_dir, staging / LOGS)
+        for path_in_repo, source in job.extras.items():
             target = staging / path_in_repo
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
         results = {
             **evaluation.to_json(),
-            "env_id": env_id,
-            "algo": algo,
+            "env_id": job.env_id,
+            "algo": job.algo,
             "library_versions": versions,
             "skipped": skipped,
         }
@@ -294,57 +341,25 @@ def _package(
                 "height": video_info.height,
             }
         write_json(staging / RESULTS, results)
-    remote = None
-    if push:
-        with _stage("read_repo", timings):
-            api = hub_api(token, endpoint)
-            remote = _remote_state(api, repo_id, revision)
-    with _stage("card", timings):
-        facts = CardFacts(
-            repo_id=repo_id,
-            algo=algo,
-            algo_module=type(model).__module__.split(".")[0],
-            env_id=env_id,
-            model_filename=zip_path.name,
-            evaluation=evaluation,
-            hyperparameters=_hyperparameters(config),
-            wrappers=evaluation_env.wrappers,
-            normalized=evaluation_env.vec_normalize is not None,
-            atari_frame_stack=_atari_frame_stack(env_id, model),
-            video_url=_file_url(endpoint, repo_id, revision or "main", REPLAY) if video_info is not None else None,
-            versions=versions,
-            trained_steps=int(model.num_timesteps),
-        )
-        readme = render_card(facts, existing=remote.readme if remote else None, tags=tags, license=license)
-        (staging / README).write_text(readme, encoding="utf-8")
-    files = tuple(sorted(path.relative_to(staging).as_posix() for path in staging.rglob("*") if path.is_file()))
-    common = {
-        "evaluation": evaluation,
-        "files": files,
-        "local_dir": staging if keep_staging else None,
-        "video": video_info,
-        "skipped": skipped,
-        "stage_seconds": timings,
-    }
-    if not push or remote is None:
-        return PackageResult(
-            str(staging), commit_url=None, commit_id=None, repo_url=None, pr_url=None, deleted=(), **common
-        )
-    with _stage("push", timings):
-        deleted = _stale_files(remote.files, files, model_name)
-        commit = _commit(
-            api, repo_id, remote, staging, files, deleted,
-            private=private, revision=revision, create_pr=create_pr,
-            message=commit_message, description=commit_description,
-        )  # fmt: skip
-    return PackageResult(
-        commit.commit_url,
-        commit_url=commit.commit_url,
-        commit_id=commit.oid,
-        repo_url=str(commit.repo_url),
-        pr_url=commit.pr_url,
-        deleted=deleted,
-        **common,
+    return _LocalFiles(zip_path.name, config, evaluation, video_info, skipped, versions)
+
+
+def _card_facts(job: _Job, evaluation_env: EvaluationEnv, local: _LocalFiles) -> CardFacts:
+    video_url = _file_url(job.endpoint, job.repo_id, job.revision or "main", REPLAY) if local.video else None
+    return CardFacts(
+        repo_id=job.repo_id,
+        algo=job.algo,
+        algo_module=type(job.model).__module__.split(".")[0],
+        env_id=job.env_id,
+        model_filename=local.zip_name,
+        evaluation=local.evaluation,
+        hyperparameters=_hyperparameters(local.config),
+        wrappers=evaluation_env.wrappers,
+        normalized=evaluation_env.vec_normalize is not None,
+        atari_frame_stack=atari_frame_stack(job.model) if is_atari(job.env_id) else None,
+        video_url=video_url,
+        versions=local.versions,
+        trained_steps=int(job.model.num_timesteps),
     )
 
 
@@ -449,10 +464,6 @@ def _hyperparameters(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _atari_frame_stack(env_id: str, model: BaseAlgorithm) -> int | None:
-    return atari_frame_stack(model) if is_atari(env_id) else None
-
-
 def _file_url(endpoint: str | None, repo_id: str, revision: str, filename: str) -> str:
     from urllib.parse import quote
 
@@ -500,37 +511,26 @@ def _stale_files(remote_files: Iterable[str], new_files: Iterable[str], model_na
 
 
 def _commit(
-    api: HfApi,
-    repo_id: str,
-    remote: _RemoteState,
-    staging: Path,
-    files: tuple[str, ...],
-    deleted: tuple[str, ...],
-    *,
-    private: bool,
-    revision: str | None,
-    create_pr: bool,
-    message: str,
-    description: str | None,
+    api: HfApi, job: _Job, remote: _RemoteState, staging: Path, files: tuple[str, ...], deleted: tuple[str, ...]
 ) -> Any:
     """Create the repo and branch if needed, then one commit of every file (and the deletions)."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-    with hub_errors(repo_id, endpoint=api.endpoint, revision=revision):
+    with hub_errors(job.repo_id, endpoint=api.endpoint, revision=job.revision):
         head = remote.head
         if not remote.exists:
-            api.create_repo(repo_id, private=private, exist_ok=True)
-            head = api.repo_info(repo_id).sha
-        if revision is not None and not remote.branch_exists:
-            api.create_branch(repo_id, branch=revision, revision=head, exist_ok=True)
+            api.create_repo(job.repo_id, private=job.private, exist_ok=True)
+            head = api.repo_info(job.repo_id).sha
+        if job.revision is not None and not remote.branch_exists:
+            api.create_branch(job.repo_id, branch=job.revision, revision=head, exist_ok=True)
         operations = [CommitOperationDelete(path) for path in deleted]
         operations += [CommitOperationAdd(path, staging / path) for path in files]
         return api.create_commit(
-            repo_id,
+            job.repo_id,
             operations=operations,
-            commit_message=message,
-            commit_description=description,
-            revision=revision,
-            create_pr=create_pr,
+            commit_message=job.commit_message,
+            commit_description=job.commit_description,
+            revision=job.revision,
+            create_pr=job.create_pr,
             parent_commit=head,
         )
