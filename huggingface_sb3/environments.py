@@ -97,6 +97,11 @@ class EvaluationEnv:
     wrappers: tuple[str, ...]
     owned: bool
 
+    @classmethod
+    def around(cls, venv: VecEnv, *, vec_normalize: VecNormalize | None, monitored: bool, owned: bool) -> EvaluationEnv:
+        """Describe ``venv`` (its render fps and wrappers are read from it)."""
+        return cls(venv, vec_normalize, monitored, _render_fps(venv), _wrapper_names(venv), owned)
+
     def grab_frame(self) -> np.ndarray | None:
         """An RGB frame of the first sub-env, or None if it renders nothing."""
         import numpy as np
@@ -151,14 +156,7 @@ def prepare_eval_env(
         )
     if vec_normalize is not None:
         venv = _with_frozen_normalization(venv, vec_normalize)
-    return EvaluationEnv(
-        venv=venv,
-        vec_normalize=vec_normalize,
-        monitored=monitored,
-        render_fps=_render_fps(venv),
-        wrappers=_wrapper_names(venv),
-        owned=False,
-    )
+    return EvaluationEnv.around(venv, vec_normalize=vec_normalize, monitored=monitored, owned=False)
 
 
 def _returning(env: gym.Env) -> Callable[[], gym.Env]:
@@ -181,14 +179,7 @@ def _build(
         venv = make_vec_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
     if vec_normalize is not None:
         venv = _frozen_copy(vec_normalize, venv)
-    return EvaluationEnv(
-        venv=venv,
-        vec_normalize=vec_normalize,
-        monitored=True,
-        render_fps=_render_fps(venv),
-        wrappers=_wrapper_names(venv),
-        owned=True,
-    )
+    return EvaluationEnv.around(venv, vec_normalize=vec_normalize, monitored=True, owned=True)
 
 
 def atari_frame_stack(model: BaseAlgorithm) -> int:
