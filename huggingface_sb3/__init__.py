@@ -20,6 +20,7 @@ _LAZY_NAMES = {
     "EnvironmentName": "huggingface_sb3.naming",
     "EvaluationResult": "huggingface_sb3.evaluation",
     "HuggingFaceSB3Error": "huggingface_sb3.errors",
+    "LoadedAgent": "huggingface_sb3.loading",
     "LocalHub": "huggingface_sb3.hub_server",
     "LocalHubError": "huggingface_sb3.errors",
     "ModelName": "huggingface_sb3.naming",
@@ -27,6 +28,7 @@ _LAZY_NAMES = {
     "PackageResult": "huggingface_sb3.package",
     "evaluate_agent": "huggingface_sb3.evaluation",
     "generate_metadata": "huggingface_sb3.card",
+    "load_agent": "huggingface_sb3.loading",
     "load_from_hub": "huggingface_sb3.loading",
 }
 
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from .evaluation import EvaluationResult as EvaluationResult
     from .evaluation import evaluate_agent as evaluate_agent
     from .hub_server import LocalHub as LocalHub
+    from .loading import LoadedAgent as LoadedAgent
+    from .loading import load_agent as load_agent
     from .loading import load_from_hub as load_from_hub
     from .naming import EnvironmentName as EnvironmentName
     from .naming import ModelName as ModelName

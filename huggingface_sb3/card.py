@@ -57,7 +57,6 @@ class CardFacts:
 
     repo_id: str
     algo: str
-    algo_module: str
     env_id: str
     model_filename: str
     evaluation: EvaluationResult
@@ -136,39 +135,31 @@ def _evaluation_section(evaluation: EvaluationResult) -> str:
 
 def _usage_section(facts: CardFacts) -> str:
     deterministic = "True" if facts.evaluation.deterministic else "False"
-    imports = [f"from {facts.algo_module} import {facts.algo}"]
-    if facts.atari_frame_stack is not None:
-        imports.append("from stable_baselines3.common.env_util import make_atari_env")
-        make_env = [f'env = make_atari_env("{facts.env_id}", n_envs=1, seed=0)']
-        if facts.atari_frame_stack > 1:
-            imports.append("from stable_baselines3.common.vec_env import VecFrameStack")
-            make_env.append(f"env = VecFrameStack(env, n_stack={facts.atari_frame_stack})")
-    else:
-        imports.append("from stable_baselines3.common.env_util import make_vec_env")
-        make_env = [f'env = make_vec_env("{facts.env_id}", n_envs=1, seed=0)']
-    if facts.normalized:
-        imports.append("from stable_baselines3.common.vec_env import VecNormalize")
-        make_env += [
-            f'env = VecNormalize.load(load_from_hub("{facts.repo_id}", "vec_normalize.pkl"), env)',
-            "env.training = False  # keep the published statistics",
-            "env.norm_reward = False  # report true rewards",
-        ]
     code = [
-        *imports,
+        "from huggingface_sb3 import load_agent",
         "",
-        "from huggingface_sb3 import load_from_hub",
-        "",
-        f'checkpoint = load_from_hub("{facts.repo_id}", "{facts.model_filename}")',
-        f"model = {facts.algo}.load(checkpoint)",
-        *make_env,
-        "",
-        "obs = env.reset()",
+        f'agent = load_agent("{facts.repo_id}")  # checked download; no pickled code from the repo is run',
+        "obs = agent.env.reset()",
         "for _ in range(1000):",
-        f"    action, _ = model.predict(obs, deterministic={deterministic})",
-        "    obs, rewards, dones, infos = env.step(action)",
-        "env.close()",
+        f"    action, _ = agent.model.predict(obs, deterministic={deterministic})",
+        "    obs, rewards, dones, infos = agent.env.step(action)",
+        "agent.env.close()",
     ]
-    return "## Usage\n\n```python\n" + "\n".join(code) + "\n```"
+    return (
+        "## Usage\n\n```python\n" + "\n".join(code) + "\n```\n\n"
+        f"`agent.env` is the environment as the agent was trained: {_env_summary(facts)}. With Stable-Baselines3 "
+        f'alone, `{facts.algo}.load(huggingface_sb3.load_from_hub("{facts.repo_id}", "{facts.model_filename}"))` '
+        "also works, but it unpickles the file, which can run code: use it only for repos you trust."
+    )
+
+
+def _env_summary(facts: CardFacts) -> str:
+    parts = [f"`{facts.env_id}`"]
+    if facts.atari_frame_stack is not None:
+        parts.append(f"Atari preprocessing and {facts.atari_frame_stack} stacked frames")
+    if facts.normalized:
+        parts.append("the published `VecNormalize` statistics, frozen")
+    return ", ".join(parts)
 
 
 def _hyperparameter_section(facts: CardFacts) -> str:

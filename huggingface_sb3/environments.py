@@ -163,20 +163,25 @@ def _returning(env: gym.Env) -> Callable[[], gym.Env]:
     return lambda: env
 
 
-def _build(
-    env_id: str, *, model: BaseAlgorithm, need_frames: bool, seed: int | None, vec_normalize: VecNormalize | None
-) -> EvaluationEnv:
+def make_env(
+    env_id: str, *, model: BaseAlgorithm, env_kwargs: dict[str, Any] | None = None, seed: int | None = None
+) -> VecEnv:
+    """One monitored env for ``model``: Atari preprocessing and the policy's frame stack for Atari games."""
     from stable_baselines3.common.env_util import make_atari_env, make_vec_env
     from stable_baselines3.common.vec_env import VecFrameStack
 
+    if not is_atari(env_id):
+        return make_vec_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
+    venv = make_atari_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
+    n_stack = atari_frame_stack(model)
+    return VecFrameStack(venv, n_stack=n_stack) if n_stack > 1 else venv
+
+
+def _build(
+    env_id: str, *, model: BaseAlgorithm, need_frames: bool, seed: int | None, vec_normalize: VecNormalize | None
+) -> EvaluationEnv:
     env_kwargs = {"render_mode": "rgb_array"} if need_frames else None
-    if is_atari(env_id):
-        venv = make_atari_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
-        n_stack = atari_frame_stack(model)
-        if n_stack > 1:
-            venv = VecFrameStack(venv, n_stack=n_stack)
-    else:
-        venv = make_vec_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
+    venv = make_env(env_id, model=model, env_kwargs=env_kwargs, seed=seed)
     if vec_normalize is not None:
         venv = _frozen_copy(vec_normalize, venv)
     return EvaluationEnv.around(venv, vec_normalize=vec_normalize, monitored=True, owned=True)
@@ -246,7 +251,7 @@ def _frozen_copy(vec_normalize: VecNormalize, venv: VecEnv) -> VecNormalize:
         clip_reward=vec_normalize.clip_reward,
         gamma=vec_normalize.gamma,
         epsilon=vec_normalize.epsilon,
-        norm_obs_keys=vec_normalize.norm_obs_keys,
+        norm_obs_keys=getattr(vec_normalize, "norm_obs_keys", None),
     )
     frozen.obs_rms = copy.deepcopy(vec_normalize.obs_rms)
     frozen.ret_rms = copy.deepcopy(vec_normalize.ret_rms)

@@ -8,20 +8,25 @@ Messages name the cause and end with what to do next.
 from __future__ import annotations
 
 __all__ = [
+    "CorruptArtifactError",
     "EnvironmentNotRenderableError",
     "EvaluationError",
     "HubAccessError",
     "HubConflictError",
     "HubRequestError",
     "HuggingFaceSB3Error",
+    "IntegrityError",
     "InvalidArgumentError",
     "InvalidRepoIdError",
     "LocalHubError",
+    "MissingDependencyError",
     "MissingFileError",
     "MissingTokenError",
     "RepoNotFoundError",
     "RevisionNotFoundError",
+    "UnknownAlgorithmError",
     "UnknownEnvironmentError",
+    "UnsafeArtifactError",
     "UnsupportedModelError",
     "VideoEncodingError",
 ]
@@ -89,3 +94,29 @@ class EvaluationError(HuggingFaceSB3Error, RuntimeError):
 
 class VideoEncodingError(HuggingFaceSB3Error, RuntimeError):
     """The replay video could not be encoded (bad frames, or the ffmpeg encoder failed)."""
+
+
+class UnsafeArtifactError(HuggingFaceSB3Error, ValueError):
+    """A file needs a pickled global outside the allow-list: loading it would run code from the file."""
+
+    def __init__(self, message: str, *, filename: str, key: str | None, global_name: str) -> None:
+        super().__init__(message)
+        self.filename = filename
+        self.key = key
+        self.global_name = global_name
+
+
+class CorruptArtifactError(HuggingFaceSB3Error, ValueError):
+    """A file is not what it claims to be: a corrupt, truncated or oversized zip, or malformed content."""
+
+
+class IntegrityError(HuggingFaceSB3Error, ValueError):
+    """A downloaded file does not match the checksum the Hub published for it."""
+
+
+class UnknownAlgorithmError(HuggingFaceSB3Error, ValueError):
+    """The algorithm of an agent could not be determined (or is not one this library knows)."""
+
+
+class MissingDependencyError(HuggingFaceSB3Error, ImportError):
+    """A package the agent needs is not installed (e.g. sb3-contrib for QRDQN)."""

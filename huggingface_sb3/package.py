@@ -349,7 +349,6 @@ def _card_facts(job: _Job, evaluation_env: EvaluationEnv, local: _LocalFiles) ->
     return CardFacts(
         repo_id=job.repo_id,
         algo=job.algo,
-        algo_module=type(job.model).__module__.split(".")[0],
         env_id=job.env_id,
         model_filename=local.zip_name,
         evaluation=local.evaluation,

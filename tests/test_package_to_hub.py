@@ -109,7 +109,7 @@ def test_the_card_usage_code_runs_as_written(ppo_cartpole, hub_repo_id):
     code = code.replace("range(1000)", "range(20)")
     namespace: dict = {}
     exec(compile(code, "model-card-usage", "exec"), namespace)
-    assert type(namespace["model"]).__name__ == "PPO"
+    assert type(namespace["agent"].model).__name__ == "PPO" and namespace["agent"].placeholders == ()
 
 
 def test_dqn_on_cartpole(dqn_cartpole, hub_api, hub_repo_id):
@@ -157,7 +157,8 @@ def test_normalized_card_usage_loads_the_statistics(a2c_pendulum_normalized, hub
     code = re.search(r"```python\n(.*?)```", ModelCard.load(hub_repo_id).text, re.DOTALL).group(1)
     namespace: dict = {}
     exec(compile(code.replace("range(1000)", "range(5)"), "usage", "exec"), namespace)
-    assert namespace["env"].training is False and namespace["env"].obs_rms.count == env.obs_rms.count
+    loaded_env = namespace["agent"].env
+    assert loaded_env.training is False and loaded_env.obs_rms.count == env.obs_rms.count
 
 
 def test_a_second_packaging_removes_stale_files_and_keeps_hand_added_ones(ppo_cartpole, hub_api, hub_repo_id, tmp_path):
@@ -308,7 +309,7 @@ def test_more_algorithms(algo, hub_api, hub_repo_id):
     )  # fmt: skip
     card = ModelCard.load(hub_repo_id)
     assert card.data.to_dict()["model-index"][0]["name"] == algo
-    assert f"from {'sb3_contrib' if algo == 'QRDQN' else 'stable_baselines3'} import {algo}" in card.text
+    assert f'load_agent("{hub_repo_id}")' in card.text and f"{algo}.load(" in card.text
     assert probe_video(hub_api.hf_hub_download(hub_repo_id, "replay.mp4")).frames == 10
 
 

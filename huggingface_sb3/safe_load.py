@@ -1,0 +1,378 @@
+"""Load an SB3 agent and its normalisation statistics without executing pickled code.
+
+An SB3 zip holds a JSON ``data`` member whose non-JSON values are base64 cloudpickles (``:serialized:``), and
+``.pth`` members loaded with ``torch.load``. ``BaseAlgorithm.load`` unpickles every ``:serialized:`` value unless
+``custom_objects`` already holds that key. So this module, in order:
+
+1. opens the zip defensively (member count, sizes, compression ratio, a bounded ``data``);
+2. decodes *every* ``:serialized:`` key of the file with the allow-listed unpickler of :mod:`.safe_pickle`; a
+   schedule saved as a closure (SB3 < 2.7) gets an :class:`UnavailableSchedule` placeholder instead (prediction
+   never calls it); spaces that cannot be decoded are taken from the env, or rebuilt from the JSON's readable
+   fields; anything else that needs a global outside the allow-list raises :class:`UnsafeArtifactError`;
+3. hands those values to SB3 as ``custom_objects``, so SB3 unpickles nothing itself, and its ``torch.load`` calls
+   use ``weights_only=True`` (SB3 >= 2.8 does so for every file, whatever version saved it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import pickle
+import re
+import zipfile
+import zlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import CorruptArtifactError, UnsafeArtifactError
+from .model_files import VEC_NORMALIZE_FORMAT
+from .safe_pickle import DisallowedGlobal, is_closure_global, restricted_loads
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+__all__ = ["UnavailableSchedule", "ZipLimits", "load_model", "load_vec_normalize", "read_agent_data"]
+
+SERIALIZED = ":serialized:"
+SCHEDULE_KEYS = frozenset({"learning_rate", "lr_schedule", "clip_range", "clip_range_vf", "exploration_schedule"})
+SPACE_KEYS = ("observation_space", "action_space")
+OPT_IN = (
+    "If you trust the repo's author, pass trust_remote_code=True: it loads with plain Stable-Baselines3, which runs "
+    "any code the file contains, with your permissions."
+)
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Bounds on an agent zip, checked before anything in it is read."""
+
+    max_members: int = 64
+    max_member_bytes: int = 2 * 1024**3
+    max_total_bytes: int = 4 * 1024**3
+    max_data_bytes: int = 32 * 1024**2
+    max_compression_ratio: float = 200.0
+    ratio_checked_from_bytes: int = 1024**2
+
+
+class UnavailableSchedule:
+    """Stands in for a schedule (learning rate, clip range, exploration) that was saved as a pickled function.
+
+    Rebuilding such a function means running code from the file, so it is not loaded. Predicting never calls
+    it. For the learning rate it is a constant, the last rate the saved optimizer used (SB3 needs one to build the
+    optimizer, and continuing training then keeps that rate). Other schedules raise when training calls them:
+    set them first (e.g. ``model.clip_range = lambda _: 0.2``).
+    """
+
+    def __init__(self, key: str, constant: float | None = None) -> None:
+        self.key = key
+        self.constant = constant
+
+    def __call__(self, progress_remaining: float) -> float:
+        if self.constant is not None:
+            return self.constant
+        raise RuntimeError(
+            f"The agent's {self.key!r} schedule was a pickled function, which was not loaded because that would run "
+            f"code from the file. Set model.{self.key} before training it further."
+        )
+
+    def __repr__(self) -> str:
+        return f"UnavailableSchedule({self.key!r}, constant={self.constant!r})"
+
+
+def check_zip(path: Path, limits: ZipLimits = ZipLimits()) -> None:
+    """Refuse a zip that is not a zip, lacks an agent's members, is too large once inflated (a zip bomb), or has a
+    member whose bytes fail their CRC (SB3 stores members uncompressed, so nothing else would notice)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > limits.max_members:
+                raise CorruptArtifactError(f"{path.name} has {len(members)} members; an SB3 agent has fewer than 10.")
+            total = 0
+            for member in members:
+                total += member.file_size
+                ratio = member.file_size / max(member.compress_size, 1)
+                if (
+                    member.file_size > limits.max_member_bytes
+                    or total > limits.max_total_bytes
+                    or (member.file_size > limits.ratio_checked_from_bytes and ratio > limits.max_compression_ratio)
+                ):
+                    raise CorruptArtifactError(
+                        f"{path.name}: member {member.filename!r} inflates to {member.file_size} bytes "
+                        f"(ratio {ratio:.0f}); refusing a possible zip bomb."
+                    )
+            names = {member.filename for member in members}
+            if "data" not in names or "policy.pth" not in names:
+                raise CorruptArtifactError(
+                    f"{path.name} is not a Stable-Baselines3 agent (no 'data' or 'policy.pth' member)."
+                )
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise CorruptArtifactError(f"{path.name} is not a valid zip file ({error}); download it again.") from None
+    if damaged is not None:
+        raise CorruptArtifactError(f"{path.name} is damaged: {damaged!r} fails its CRC check; download it again.")
+
+
+def read_agent_data(path: Path, limits: ZipLimits = ZipLimits()) -> dict[str, Any]:
+    """The ``data`` JSON of an agent zip, after :func:`check_zip` (``:serialized:`` values still encoded)."""
+    check_zip(path, limits)
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("data")
+        if member.file_size > limits.max_data_bytes:
+            raise CorruptArtifactError(f"{path.name}: 'data' is {member.file_size} bytes, more than an agent needs.")
+        raw = archive.read(member)
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise CorruptArtifactError(f"{path.name}: 'data' is not JSON ({error}).") from None
+    if not isinstance(data, dict):
+        raise CorruptArtifactError(f"{path.name}: 'data' is not a JSON object.")
+    return data
+
+
+def decode_serialized(
+    data: dict[str, Any],
+    filename: str,
+    env: gym.Env | VecEnv | None,
+    *,
+    learning_rate: Callable[[], float | None] = lambda: None,
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Decoded values for every ``:serialized:`` key of ``data`` (to pass to SB3 as ``custom_objects``), and the
+    keys that got a placeholder or a rebuilt value instead.
+
+    ``learning_rate`` gives the constant that replaces a learning-rate schedule saved as a closure (asked only then).
+    """
+    objects: dict[str, Any] = {}
+    substituted: list[str] = []
+    for key, value in data.items():
+        if not (isinstance(value, dict) and SERIALIZED in value):
+            continue
+        try:
+            objects[key] = _decode(value[SERIALIZED], filename, key)
+        except DisallowedGlobal as refused:
+            objects[key] = _substitute(key, value, refused, filename, env, learning_rate)
+            substituted.append(key)
+    for key in SPACE_KEYS:
+        if key in objects:
+            _forget_rng(objects[key])
+    return objects, tuple(substituted)
+
+
+def _decode(encoded: object, filename: str, key: str) -> Any:
+    if not isinstance(encoded, str):
+        raise CorruptArtifactError(f"{filename}: entry {key!r} has a non-text serialized value.")
+    try:
+        return restricted_loads(base64.b64decode(encoded, validate=True))
+    except DisallowedGlobal:
+        raise
+    except (
+        binascii.Error,
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+    ) as error:
+        raise CorruptArtifactError(f"{filename}: entry {key!r} is not a readable pickle ({error}).") from None
+
+
+def _substitute(
+    key: str,
+    value: dict[str, Any],
+    refused: DisallowedGlobal,
+    filename: str,
+    env: gym.Env | VecEnv | None,
+    learning_rate: Callable[[], float | None],
+) -> Any:
+    """A placeholder or rebuilt value for an entry that cannot be unpickled safely, or UnsafeArtifactError."""
+    if key in SCHEDULE_KEYS and is_closure_global(refused):
+        return UnavailableSchedule(key, learning_rate() if key in ("learning_rate", "lr_schedule") else None)
+    if key in ("ep_info_buffer", "ep_success_buffer") and is_closure_global(refused):
+        return deque(maxlen=100)
+    if key in SPACE_KEYS:
+        if env is not None:
+            return getattr(env, key)
+        rebuilt = rebuild_space(value)
+        if rebuilt is not None:
+            return rebuilt
+    raise UnsafeArtifactError(
+        f"{filename}: entry {key!r} needs the global {refused.qualified_name}, which is not on huggingface_sb3's "
+        f"allow-list of what Stable-Baselines3 stores, so loading it would run code from the file. {OPT_IN}",
+        filename=filename,
+        key=key,
+        global_name=refused.qualified_name,
+    )
+
+
+def _forget_rng(space: Any) -> None:
+    """Drop a space's pickled RNG (gym-era spaces carry a legacy RandomState); gymnasium makes a fresh one."""
+    import gymnasium as gym
+
+    if isinstance(space, gym.spaces.Space):
+        space._np_random = None
+        for child in (
+            getattr(space, "spaces", {}).values()
+            if isinstance(getattr(space, "spaces", None), dict)
+            else getattr(space, "spaces", ())
+        ):
+            _forget_rng(child)
+
+
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|\.\d+(?:e[-+]?\d+)?|inf)", re.IGNORECASE)
+
+
+def rebuild_space(value: dict[str, Any]) -> Any | None:
+    """A gymnasium space from the readable fields SB3 writes beside a pickled space; None if not enough is there.
+
+    Box bounds are printed by numpy and shortened (``...``) above 1000 elements: those cannot be rebuilt.
+    """
+    import gymnasium as gym
+    import numpy as np
+
+    kind = str(value.get(":type:", ""))
+    try:
+        if kind.endswith(".Discrete'>"):
+            return gym.spaces.Discrete(int(value["n"]), start=int(value.get("start", 0)))
+        if kind.endswith(".MultiBinary'>"):
+            return gym.spaces.MultiBinary(value["n"])
+        if kind.endswith(".MultiDiscrete'>"):
+            return gym.spaces.MultiDiscrete(_numbers(value["nvec"], np.int64))
+        if kind.endswith(".Box'>"):
+            shape = tuple(value["_shape"])
+            low, high = _numbers(value["low"], value["dtype"]), _numbers(value["high"], value["dtype"])
+            if "..." in str(value["low"]) + str(value["high"]):
+                return None
+            return gym.spaces.Box(low=low.reshape(shape), high=high.reshape(shape), dtype=np.dtype(value["dtype"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def _numbers(text: Any, dtype: Any) -> Any:
+    import numpy as np
+
+    return np.array([float(token) for token in _NUMBER_RE.findall(str(text))], dtype=dtype)
+
+
+def load_model(
+    path: Path,
+    algo_class: type[BaseAlgorithm],
+    *,
+    env: gym.Env | VecEnv | None = None,
+    device: str = "auto",
+) -> tuple[BaseAlgorithm, tuple[str, ...]]:
+    """Load an SB3 zip without unpickling anything outside the allow-list (see the module docstring).
+
+    Returns the model and the entries that got placeholders or rebuilt values.
+    """
+    data = read_agent_data(path)
+    objects, substituted = decode_serialized(data, path.name, env, learning_rate=lambda: _saved_learning_rate(path))
+    try:
+        return algo_class.load(path, env=env, device=device, custom_objects=objects), substituted
+    except pickle.UnpicklingError as error:
+        raise UnsafeArtifactError(
+            f"{path.name}: a weights file holds more than tensors ({str(error).splitlines()[0]}). {OPT_IN}",
+            filename=path.name,
+            key=None,
+            global_name=_first_global(str(error)),
+        ) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise CorruptArtifactError(f"{path.name} is damaged ({error}); download it again.") from None
+
+
+def _saved_learning_rate(path: Path) -> float | None:
+    """The learning rate in the saved optimizer state (``weights_only`` load), if there is one."""
+    import io
+
+    import torch
+
+    with zipfile.ZipFile(path) as archive:
+        names = [name for name in archive.namelist() if name.endswith("optimizer.pth")]
+        if not names:
+            return None
+        try:
+            state = torch.load(io.BytesIO(archive.read(sorted(names)[-1])), map_location="cpu", weights_only=True)
+            return max(float(state["param_groups"][0]["lr"]), 0.0)  # a linear schedule can end a hair below 0
+        except (pickle.UnpicklingError, RuntimeError, KeyError, IndexError, TypeError, ValueError):
+            return None
+
+
+def _first_global(message: str) -> str:
+    match = re.search(r"GLOBAL ([\w.]+)", message)
+    return match.group(1) if match else "unknown"
+
+
+def load_vec_normalize(path: Path, venv: VecEnv, *, max_bytes: int = 64 * 1024**2) -> VecNormalize:
+    """Normalisation statistics for ``venv`` from ``vec_normalize.json`` (pickle-free) or a ``VecNormalize``
+    pickle (allow-listed unpickler), set for evaluation: ``training=False``, ``norm_reward=False``."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    if path.stat().st_size > max_bytes:
+        raise CorruptArtifactError(f"{path.name} is larger than {max_bytes} bytes; it is not VecNormalize statistics.")
+    if path.suffix == ".json":
+        normalizer = _vec_normalize_from_json(path, venv)
+    else:
+        try:
+            normalizer = restricted_loads(path.read_bytes())
+        except DisallowedGlobal as refused:
+            raise UnsafeArtifactError(
+                f"{path.name} needs the global {refused.qualified_name}, which VecNormalize statistics never need, so "
+                f"loading it would run code from the file. {OPT_IN}",
+                filename=path.name,
+                key=None,
+                global_name=refused.qualified_name,
+            ) from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
+            raise CorruptArtifactError(f"{path.name} is not a readable VecNormalize pickle ({error}).") from None
+        if not isinstance(normalizer, VecNormalize):
+            raise CorruptArtifactError(f"{path.name} holds a {type(normalizer).__name__}, not VecNormalize statistics.")
+        normalizer.__dict__.setdefault("norm_obs_keys", None)  # absent from SB3 1.x pickles
+        for space in (normalizer.observation_space, normalizer.action_space):
+            _forget_rng(space)
+        normalizer.set_venv(venv)
+    normalizer.training = False
+    normalizer.norm_reward = False
+    return normalizer
+
+
+def _vec_normalize_from_json(path: Path, venv: VecEnv) -> VecNormalize:
+    from stable_baselines3.common.running_mean_std import RunningMeanStd
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    try:
+        stats = json.loads(path.read_text(encoding="utf-8"))
+        if stats.get("format") != VEC_NORMALIZE_FORMAT:
+            raise ValueError(f"unknown format {stats.get('format')!r}")
+        normalizer = VecNormalize(
+            venv,
+            training=False,
+            norm_obs=bool(stats["norm_obs"]),
+            norm_reward=False,
+            clip_obs=float(stats["clip_obs"]),
+            clip_reward=float(stats["clip_reward"]),
+            gamma=float(stats["gamma"]),
+            epsilon=float(stats["epsilon"]),
+            norm_obs_keys=stats.get("norm_obs_keys"),
+        )
+
+        def running(entry: dict[str, Any]) -> RunningMeanStd:
+            import numpy as np
+
+            result = RunningMeanStd(shape=tuple(entry["shape"]))
+            result.mean = np.asarray(entry["mean"], dtype=np.float64).reshape(entry["shape"])
+            result.var = np.asarray(entry["var"], dtype=np.float64).reshape(entry["shape"])
+            result.count = float(entry["count"])
+            return result
+
+        obs = stats["obs_rms"]
+        normalizer.obs_rms = {key: running(value) for key, value in obs.items()} if "mean" not in obs else running(obs)
+        normalizer.ret_rms = running(stats["ret_rms"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CorruptArtifactError(f"{path.name} is not valid VecNormalize statistics ({error}).") from None
+    return normalizer

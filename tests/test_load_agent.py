@@ -1,0 +1,222 @@
+"""load_agent on real published agents, on repos laid out by this library, by 3.0 and by the RL Zoo."""
+
+import csv
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from huggingface_sb3 import LoadedAgent, load_agent, package_to_hub
+from huggingface_sb3.errors import IntegrityError, MissingFileError, UnknownAlgorithmError
+from huggingface_sb3.evaluation import evaluate_agent
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "rl-trained-agents"
+AGENTS = [
+    ("a2c", "CartPole-v1"),
+    ("a2c", "Pendulum-v1"),
+    ("dqn", "CartPole-v1"),
+    ("ppo", "CartPole-v1"),
+    ("ppo", "MountainCarContinuous-v0"),
+    ("qrdqn", "CartPole-v1"),
+    ("sac", "Pendulum-v1"),
+]
+
+
+def _reference(algo, env_id):
+    with open(FIXTURES / "benchmark_reference.csv") as file:
+        row = next(r for r in csv.DictReader(file) if (r["algo"], r["env_id"]) == (algo, env_id))
+    return float(row["mean_reward"]), float(row["std_reward"])
+
+
+def test_gym_is_not_installed():
+    assert importlib.util.find_spec("gym") is None
+
+
+@pytest.mark.parametrize(("algo", "env_id"), AGENTS)
+def test_published_agents_load_safely_and_score_like_the_zoo(algo, env_id):
+    agent = load_agent(FIXTURES / algo / f"{env_id}_1", device="cpu")
+    assert isinstance(agent, LoadedAgent) and not agent.trusted
+    assert (agent.algo.lower(), agent.env_id, agent.env_error) == (algo, env_id, None)
+    result = evaluate_agent(agent.model, agent.env, n_eval_episodes=3, seed=0)
+    mean, std = _reference(algo, env_id)
+    if env_id == "CartPole-v1":
+        assert result.episode_returns == (500.0, 500.0, 500.0)
+    else:
+        assert result.mean_reward > mean - 2.5 * max(std, 5.0)
+    assert len(agent.sha256) == 64
+
+
+def test_old_schedules_become_documented_placeholders():
+    agent = load_agent(FIXTURES / "ppo" / "CartPole-v1_1", device="cpu")
+    assert set(agent.placeholders) == {"learning_rate", "lr_schedule", "clip_range"}
+    with pytest.raises(RuntimeError, match="clip_range"):
+        agent.model.clip_range(1.0)
+    assert agent.model.lr_schedule(1.0) >= 0.0  # the saved optimizer's last learning rate
+
+
+def test_vec_normalize_statistics_are_frozen():
+    agent = load_agent(FIXTURES / "ppo" / "MountainCarContinuous-v0_1", device="cpu")
+    assert type(agent.env).__name__ == "VecNormalize"
+    assert agent.env.training is False and agent.env.norm_reward is False
+
+
+def _zoo_repo(hub_api, repo_id, algo, env_id):
+    """Upload a fixture the way the RL Zoo publishes it (sb3/ppo-CartPole-v1 and friends)."""
+    folder = FIXTURES / algo / f"{env_id}_1"
+    hub_api.create_repo(repo_id)
+    operations = {f"{algo}-{env_id}.zip": folder / f"{env_id}.zip"}
+    for name in ("config.yml", "args.yml"):
+        operations[name] = folder / env_id / name
+    if (folder / env_id / "vecnormalize.pkl").exists():
+        operations["vec_normalize.pkl"] = folder / env_id / "vecnormalize.pkl"
+    from huggingface_hub import CommitOperationAdd
+
+    card = (
+        f"---\nlibrary_name: stable-baselines3\ntags:\n- {env_id}\nmodel-index:\n- name: {algo.upper()}\n  results:\n"
+        f"  - task: {{type: reinforcement-learning, name: reinforcement-learning}}\n"
+        f"    dataset: {{name: {env_id}, type: {env_id}}}\n"
+        "    metrics:\n    - {type: mean_reward, value: 500.00 +/- 0.00, name: mean_reward, verified: false}\n---\n"
+        f"# **{algo.upper()}** Agent playing **{env_id}**\n"
+    )
+    hub_api.create_commit(
+        repo_id,
+        operations=[CommitOperationAdd(name, path) for name, path in operations.items()]
+        + [CommitOperationAdd("README.md", card.encode()), CommitOperationAdd("train_eval_metrics.zip", b"PK")],
+        commit_message="Zoo layout",
+    )
+
+
+@pytest.mark.parametrize(("algo", "env_id"), [("ppo", "MountainCarContinuous-v0"), ("qrdqn", "CartPole-v1")])
+def test_a_repo_laid_out_like_the_rl_zoo_loads(hub_api, hub_repo_id, algo, env_id, tmp_path):
+    _zoo_repo(hub_api, hub_repo_id, algo, env_id)
+    agent = load_agent(hub_repo_id, cache_dir=tmp_path, device="cpu")
+    assert (agent.filename, agent.env_id) == (f"{algo}-{env_id}.zip", env_id)
+    assert agent.revision == hub_api.model_info(hub_repo_id).sha
+    assert agent.card["library_name"] == "stable-baselines3"
+    assert evaluate_agent(agent.model, agent.env, n_eval_episodes=1, seed=0).mean_reward > (
+        80 if env_id.startswith("Mountain") else 499
+    )
+
+
+def test_a_repo_laid_out_like_3_0_loads(ppo_cartpole, hub_api, hub_repo_id, tmp_path):
+    import zipfile
+
+    from huggingface_hub import CommitOperationAdd
+
+    from huggingface_sb3.card import generate_metadata
+
+    ppo_cartpole.save(tmp_path / "ppo-CartPole-v1")
+    zip_path = tmp_path / "ppo-CartPole-v1.zip"
+    with zipfile.ZipFile(zip_path) as archive:
+        members = {f"ppo-CartPole-v1/{name}": archive.read(name) for name in archive.namelist()}
+        config = json.loads(archive.read("data"))
+    metadata = generate_metadata("PPO", "CartPole-v1", 9.0, 1.0)
+    import yaml
+
+    readme = f"---\n{yaml.safe_dump(metadata)}---\n  # **PPO** Agent playing **CartPole-v1**\n  TODO: Add your code\n"
+    results = {"mean_reward": 9.0, "std_reward": 1.0, "is_deterministic": True, "n_eval_episodes": 10,
+               "eval_datetime": "2022-06-01T10:00:00.000000"}  # fmt: skip
+    hub_api.create_repo(hub_repo_id)
+    hub_api.create_commit(
+        hub_repo_id,
+        operations=[
+            CommitOperationAdd("ppo-CartPole-v1.zip", zip_path),
+            CommitOperationAdd("config.json", json.dumps(config).encode()),
+            CommitOperationAdd("results.json", json.dumps(results).encode()),
+            CommitOperationAdd("README.md", readme.encode()),
+            *[CommitOperationAdd(name, content) for name, content in members.items()],
+        ],
+        commit_message="3.0 layout",
+    )
+    agent = load_agent(hub_repo_id, cache_dir=tmp_path / "cache", device="cpu")
+    assert (agent.algo, agent.env_id, agent.filename) == ("PPO", "CartPole-v1", "ppo-CartPole-v1.zip")
+    assert agent.results["mean_reward"] == 9.0
+
+
+def _same_actions(first, second, env_id, n=64):
+    space = gym.make(env_id).observation_space
+    space.seed(0)
+    observations = np.stack([space.sample() for _ in range(n)])
+    return np.array_equal(
+        first.predict(observations, deterministic=True)[0], second.predict(observations, deterministic=True)[0]
+    )
+
+
+def test_round_trip_from_package_to_hub(ppo_cartpole, hub_api, hub_repo_id, tmp_path):
+    package_to_hub(ppo_cartpole, "ppo-CartPole-v1", "PPO", "CartPole-v1", None, hub_repo_id, "Upload",
+                   n_eval_episodes=1, video=False, progress=False)  # fmt: skip
+    agent = load_agent(hub_repo_id, cache_dir=tmp_path, device="cpu")
+    assert agent.placeholders == () and agent.algo == "PPO" and agent.env_id == "CartPole-v1"
+    assert _same_actions(ppo_cartpole, agent.model, "CartPole-v1")
+    assert agent.results["n_eval_episodes"] == 1
+
+
+def test_round_trip_with_vec_normalize_uses_the_pickle_free_statistics(a2c_pendulum_normalized, hub_repo_id, tmp_path):
+    model, env = a2c_pendulum_normalized
+    package_to_hub(model, "a2c-Pendulum-v1", "A2C", "Pendulum-v1", env, hub_repo_id, "Upload",
+                   n_eval_episodes=1, video=False, progress=False)  # fmt: skip
+    agent = load_agent(hub_repo_id, cache_dir=tmp_path, device="cpu")
+    assert np.allclose(agent.env.obs_rms.mean, env.obs_rms.mean) and agent.env.training is False
+    observation = np.array([[0.5, -0.2, 1.0]], dtype=np.float32)
+    assert np.allclose(agent.env.normalize_obs(observation), env.normalize_obs(observation))
+    assert _same_actions(model, agent.model, "Pendulum-v1")
+
+
+def test_a_pinned_revision_returns_the_old_agent(ppo_cartpole, dqn_cartpole, hub_api, hub_repo_id, tmp_path):
+    package_to_hub(ppo_cartpole, "agent", "PPO", "CartPole-v1", None, hub_repo_id, "v1", n_eval_episodes=1,
+                   video=False, progress=False)  # fmt: skip
+    first = hub_api.model_info(hub_repo_id).sha
+    package_to_hub(dqn_cartpole, "agent", "DQN", "CartPole-v1", None, hub_repo_id, "v2", n_eval_episodes=1,
+                   video=False, progress=False)  # fmt: skip
+    assert load_agent(hub_repo_id, cache_dir=tmp_path, device="cpu").algo == "DQN"
+    old = load_agent(hub_repo_id, revision=first, cache_dir=tmp_path, device="cpu")
+    assert (old.algo, old.revision) == ("PPO", first)
+
+
+def test_a_warm_load_at_a_pinned_commit_downloads_no_file(ppo_cartpole, local_hub, hub_api, hub_repo_id, tmp_path):
+    package_to_hub(ppo_cartpole, "agent", "PPO", "CartPole-v1", None, hub_repo_id, "v1", n_eval_episodes=1,
+                   video=False, progress=False)  # fmt: skip
+    commit = load_agent(hub_repo_id, cache_dir=tmp_path, device="cpu").revision
+    before = local_hub.requests_received
+    agent = load_agent(hub_repo_id, revision=commit, cache_dir=tmp_path, device="cpu")
+    assert local_hub.requests_received - before == 1  # the revision's metadata; every file comes from the cache
+    offline = load_agent(hub_repo_id, revision=commit, cache_dir=tmp_path, device="cpu", local_files_only=True)
+    assert offline.sha256 == agent.sha256 and local_hub.requests_received - before == 1
+
+
+def test_a_tampered_blob_is_detected(ppo_cartpole, local_hub, hub_api, hub_repo_id, tmp_path):
+    package_to_hub(ppo_cartpole, "agent", "PPO", "CartPole-v1", None, hub_repo_id, "v1", n_eval_episodes=1,
+                   video=False, progress=False)  # fmt: skip
+    sibling = next(
+        s for s in hub_api.model_info(hub_repo_id, files_metadata=True).siblings if s.rfilename == "agent.zip"
+    )
+    namespace, name = hub_repo_id.split("/")
+    served = local_hub.data_dir / "repos" / "models" / namespace / name / "blobs" / sibling.blob_id
+    original = Path(hub_api.hf_hub_download(hub_repo_id, "agent.zip", cache_dir=tmp_path / "peek")).read_bytes()
+    tampered = bytearray(original)
+    tampered[len(tampered) // 2] ^= 0xFF
+    served.write_bytes(bytes(tampered))
+    with pytest.raises(IntegrityError, match="does not match the checksum"):
+        load_agent(hub_repo_id, cache_dir=tmp_path / "fresh", device="cpu")
+
+
+def test_errors_when_the_agent_cannot_be_found(hub_api, hub_repo_id, tmp_path):
+    hub_api.create_repo(hub_repo_id)
+    with pytest.raises(MissingFileError, match="Pass filename="):
+        load_agent(hub_repo_id, cache_dir=tmp_path)
+    shutil.copy(FIXTURES / "ppo" / "CartPole-v1_1" / "CartPole-v1.zip", tmp_path / "agent.zip")
+    with pytest.raises(UnknownAlgorithmError, match="Unknown algorithm 'NOPE'"):
+        load_agent(tmp_path / "agent.zip", algo="NOPE")
+
+
+def test_an_env_that_cannot_be_built_is_reported_not_raised(tmp_path):
+    shutil.copy(FIXTURES / "ppo" / "CartPole-v1_1" / "CartPole-v1.zip", tmp_path / "agent.zip")
+    agent = load_agent(tmp_path / "agent.zip", device="cpu")
+    assert agent.env is None and "env_id" in agent.env_error
+    assert agent.algo == "PPO"  # guessed from the zip (ActorCriticPolicy + clip_range)
+    explicit = load_agent(tmp_path / "agent.zip", env_id="CartPole-v1", device="cpu")
+    assert explicit.env is not None
