@@ -7,8 +7,9 @@ An SB3 zip holds a JSON ``data`` member whose non-JSON values are base64 cloudpi
 1. opens the zip defensively (member count, sizes, compression ratio, a bounded ``data``);
 2. decodes *every* ``:serialized:`` key of the file with the allow-listed unpickler of :mod:`.safe_pickle`; a
    schedule saved as a closure (SB3 < 2.7) gets an :class:`UnavailableSchedule` placeholder instead (prediction
-   never calls it); spaces that cannot be decoded are taken from the env, or rebuilt from the JSON's readable
-   fields; anything else that needs a global outside the allow-list raises :class:`UnsafeArtifactError`;
+   never calls it); a space whose class comes from a package that is not installed is taken from the env, or
+   rebuilt from the JSON's readable fields; anything else that needs a global outside the allow-list raises
+   :class:`UnsafeArtifactError`;
 3. hands those values to SB3 as ``custom_objects``, so SB3 unpickles nothing itself, and its ``torch.load`` calls
    use ``weights_only=True`` (SB3 >= 2.8 does so for every file, whatever version saved it).
 """
@@ -195,7 +196,7 @@ def _substitute(
         return UnavailableSchedule(key, learning_rate() if key in ("learning_rate", "lr_schedule") else None)
     if key in ("ep_info_buffer", "ep_success_buffer") and is_closure_global(refused):
         return deque(maxlen=100)
-    if key in SPACE_KEYS:
+    if key in SPACE_KEYS and _not_installed(refused.module):
         if env is not None:
             return getattr(env, key)
         rebuilt = rebuild_space(value)
@@ -208,6 +209,18 @@ def _substitute(
         key=key,
         global_name=refused.qualified_name,
     )
+
+
+def _not_installed(module: str) -> bool:
+    """Whether a refused global's package is absent here (a space class from an uninstalled package can be
+    rebuilt; a global that exists, such as ``os.system``, is refused)."""
+    import importlib.util
+
+    top = module.split(".", 1)[0]
+    try:
+        return importlib.util.find_spec(top) is None
+    except (ImportError, ValueError):
+        return True
 
 
 def _forget_rng(space: Any) -> None:

@@ -2,8 +2,8 @@
 
 A pickle can call any importable function while it is read. This unpickler resolves only the globals SB3 really
 stores (spaces, numpy arrays, scalars and RNG states, SB3 schedules, buffers, policies, feature extractors, noise,
-``VecNormalize`` and its running statistics, torch optimiser and activation classes) and refuses every other one
-*before* it can be called. Names that moved are mapped: ``numpy.core`` to ``numpy._core`` (NumPy 2) and ``gym``'s
+``VecNormalize`` and its running statistics, torch tensors, optimiser and activation classes) and refuses every other
+one *before* it can be called. Tensor storages are read with ``torch.load(weights_only=True)``. Names that moved are mapped: ``numpy.core`` to ``numpy._core`` (NumPy 2) and ``gym``'s
 spaces to gymnasium's (agents saved with SB3 1.x under ``gym``).
 
 ``cloudpickle`` functions (closures that SB3 < 2.7 saved for schedules) are recognised but never rebuilt: they are
@@ -64,6 +64,8 @@ _ALLOWED_GLOBALS = frozenset(
         ("stable_baselines3.common.vec_env.vec_normalize", "VecNormalize"),
         ("stable_baselines3.common.running_mean_std", "RunningMeanStd"),
         ("torch", "device"),
+        ("torch._utils", "_rebuild_tensor_v2"),
+        ("torch._utils", "_rebuild_parameter"),
     }
 )
 
@@ -78,6 +80,18 @@ _CLASS_FAMILIES = (
 )
 
 _CLOSURE_MODULES = ("cloudpickle", "copyreg", "types")
+
+
+def _storage_from_bytes(data: bytes) -> Any:
+    """A tensor storage pickled by torch (``torch.storage._load_from_bytes``, which loads with
+    ``weights_only=False``), loaded with ``weights_only=True`` instead."""
+    import torch
+
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+# Globals that are resolved to a safe stand-in rather than to themselves.
+_SAFE_STAND_INS = {("torch.storage", "_load_from_bytes"): _storage_from_bytes}
 
 
 class DisallowedGlobal(pickle.UnpicklingError):
@@ -101,6 +115,8 @@ def is_closure_global(error: DisallowedGlobal) -> bool:
 
 def _resolve(module: str, name: str) -> Any:
     target = _MODULE_ALIASES.get(module, module)
+    if (target, name) in _SAFE_STAND_INS:
+        return _SAFE_STAND_INS[(target, name)]
     if (target, name) in _ALLOWED_GLOBALS:
         return getattr(importlib.import_module(target), name)
     families = [

@@ -184,6 +184,7 @@ def test_a_warm_load_at_a_pinned_commit_downloads_no_file(ppo_cartpole, local_hu
     before = local_hub.requests_received
     agent = load_agent(hub_repo_id, revision=commit, cache_dir=tmp_path, device="cpu")
     assert local_hub.requests_received - before == 1  # the revision's metadata; every file comes from the cache
+    assert "/resolve/" not in local_hub.recent_requests[-1][1]
     offline = load_agent(hub_repo_id, revision=commit, cache_dir=tmp_path, device="cpu", local_files_only=True)
     assert offline.sha256 == agent.sha256 and local_hub.requests_received - before == 1
 
@@ -220,3 +221,45 @@ def test_an_env_that_cannot_be_built_is_reported_not_raised(tmp_path):
     assert agent.algo == "PPO"  # guessed from the zip (ActorCriticPolicy + clip_range)
     explicit = load_agent(tmp_path / "agent.zip", env_id="CartPole-v1", device="cpu")
     assert explicit.env is not None
+
+
+ALGORITHM_CASES = [
+    ("A2C", "CartPole-v1", {}),
+    ("PPO", "CartPole-v1", {"n_steps": 64, "batch_size": 32}),
+    ("DQN", "CartPole-v1", {"learning_starts": 10}),
+    ("SAC", "Pendulum-v1", {"learning_starts": 10}),
+    ("TD3", "Pendulum-v1", {"learning_starts": 10}),
+    ("DDPG", "Pendulum-v1", {"learning_starts": 10}),
+    ("QRDQN", "CartPole-v1", {"learning_starts": 10}),
+    ("TQC", "Pendulum-v1", {"learning_starts": 10}),
+    ("TRPO", "CartPole-v1", {"n_steps": 64, "batch_size": 32}),
+    ("ARS", "CartPole-v1", {"n_delta": 2}),
+    ("RecurrentPPO", "CartPole-v1", {"n_steps": 32, "batch_size": 32}),
+    ("CrossQ", "Pendulum-v1", {"learning_starts": 10}),
+]
+
+
+@pytest.mark.parametrize(("name", "env_id", "options"), ALGORITHM_CASES, ids=[case[0] for case in ALGORITHM_CASES])
+def test_every_algorithm_loads_safely_and_acts_the_same(name, env_id, options, tmp_path):
+    import sb3_contrib
+    import stable_baselines3
+
+    algorithm = getattr(stable_baselines3, name, None) or getattr(sb3_contrib, name)
+    policy = "MlpLstmPolicy" if name == "RecurrentPPO" else "MlpPolicy"
+    model = algorithm(policy, env_id, seed=0, device="cpu", **options).learn(64)
+    model.save(tmp_path / "agent")
+    agent = load_agent(tmp_path / "agent.zip", env_id=env_id, device="cpu")
+    assert (agent.algo, agent.placeholders) == (name, ())  # the algorithm is recognised from the zip alone
+    if name != "RecurrentPPO":
+        assert _same_actions(model, agent.model, env_id)
+
+
+def test_maskable_ppo_loads_with_its_env(tmp_path):
+    from sb3_contrib import MaskablePPO
+    from sb3_contrib.common.envs import InvalidActionEnvDiscrete
+
+    env = InvalidActionEnvDiscrete(dim=5, n_invalid_actions=2)
+    model = MaskablePPO("MlpPolicy", env, n_steps=32, batch_size=32, seed=0, device="cpu").learn(32)
+    model.save(tmp_path / "agent")
+    agent = load_agent(tmp_path / "agent.zip", env=env, device="cpu")
+    assert agent.algo == "MaskablePPO" and agent.env is not None

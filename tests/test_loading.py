@@ -26,6 +26,7 @@ def test_a_pinned_revision_is_served_from_the_cache(repo, tmp_path, local_hub):
     repo_id, first = repo
     path = load_from_hub(repo_id, "agent.zip", revision=first, cache_dir=tmp_path)
     before = local_hub.requests_received
+    assert load_from_hub(repo_id, "agent.zip", revision=first, cache_dir=tmp_path) == path
     assert load_from_hub(repo_id, "agent.zip", revision=first, cache_dir=tmp_path, local_files_only=True) == path
     assert local_hub.requests_received == before
 

@@ -174,3 +174,30 @@ def test_zoo_normalize_settings_are_parsed_as_literals(value, expected):
 def test_zoo_normalize_settings_never_evaluate_code():
     with pytest.raises(CorruptArtifactError):
         normalize_settings("__import__('os').system('true')")
+
+
+def _space_from_missing_package(readable: dict) -> dict:
+    """A pickled space whose class lives in a package that is not installed, with SB3's readable fields."""
+    missing = b"cnot_installed_xy\nSpace\n."  # protocol 0: GLOBAL not_installed_xy.Space, STOP
+    return {**readable, ":serialized:": base64.b64encode(missing).decode()}
+
+
+def test_a_space_from_a_missing_package_is_rebuilt_from_its_readable_fields(agent_zip, tmp_path):
+    observation = {
+        ":type:": "<class 'gymnasium.spaces.box.Box'>",
+        "dtype": "float32",
+        "_shape": [4],
+        "low": "[-4.8 -inf -0.41887903 -inf]",
+        "high": "[4.8 inf 0.41887903 inf]",
+    }
+    action = {":type:": "<class 'gymnasium.spaces.discrete.Discrete'>", "n": "2", "start": "0"}
+    crafted = _rewrite(
+        agent_zip,
+        tmp_path / "rebuilt" / "agent.zip",
+        data_changes={"observation_space": _space_from_missing_package(observation),
+                      "action_space": _space_from_missing_package(action)},
+    )  # fmt: skip
+    agent = load_agent(crafted, env_id="CartPole-v1", device="cpu")
+    assert set(agent.placeholders) == {"observation_space", "action_space"}
+    assert agent.model.observation_space.shape == (4,) and agent.model.action_space.n == 2
+    assert agent.model.observation_space.low[2] == pytest.approx(-0.41887903)

@@ -43,6 +43,7 @@ class HubApp:
         if scope["type"] != "http":
             return
         self.state.requests_received += 1
+        self.state.recent_requests.append((scope["method"], scope["path"]))
         request = Request(scope, receive)
         call: Call | None = None
         try:

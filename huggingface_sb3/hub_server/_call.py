@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -52,7 +53,7 @@ class HubConfig:
 
 class HubState:
     """Everything handlers share: configuration, storage, authentication, the secret that signs upload URLs, and
-    a count of the requests received (tests use it to prove that a failing call made no request)."""
+    a count and short log of the requests received (tests use them to prove what a call did or did not ask)."""
 
     def __init__(self, config: HubConfig) -> None:
         self.config = config
@@ -60,6 +61,7 @@ class HubState:
         self.auth = Authenticator(config.grants)
         self.upload_secret = secrets.token_bytes(32)
         self.requests_received = 0
+        self.recent_requests: deque[tuple[str, str]] = deque(maxlen=1000)
 
 
 @dataclass

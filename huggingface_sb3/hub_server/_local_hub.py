@@ -157,6 +157,13 @@ class LocalHub:
             raise LocalHubError("requests_received is only known for a running LocalHub in thread mode.")
         return self._app.state.requests_received
 
+    @property
+    def recent_requests(self) -> list[tuple[str, str]]:
+        """``(method, path)`` of the last 1000 requests, oldest first (thread mode only)."""
+        if self._app is None:
+            raise LocalHubError("recent_requests is only known for a running LocalHub in thread mode.")
+        return list(self._app.state.recent_requests)
+
     def client_env(self) -> dict[str, str]:
         """Environment variables that point a ``huggingface_hub`` client (started afterwards) at this Hub."""
         return {"HF_ENDPOINT": self.endpoint, "HF_TOKEN": self.token, "HF_HUB_DISABLE_TELEMETRY": "1"}
