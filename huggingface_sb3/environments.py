@@ -188,8 +188,12 @@ def _build(
 
 
 def atari_frame_stack(model: BaseAlgorithm) -> int:
-    """How many Atari frames the policy sees at once: 84x84 frames stacked on the first or last axis."""
-    shape = model.observation_space.shape or ()
+    """How many Atari frames the policy sees at once."""
+    return frame_stack_of(tuple(model.observation_space.shape or ()))
+
+
+def frame_stack_of(shape: tuple[int, ...]) -> int:
+    """How many 84x84 Atari frames an observation of ``shape`` stacks (on the first or last axis)."""
     if len(shape) != 3:
         return 1
     return shape[-1] if shape[0] == 84 else shape[0]

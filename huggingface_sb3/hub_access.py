@@ -73,6 +73,13 @@ def _version() -> str:
     return __version__
 
 
+def resolve_url(endpoint: str | None, repo_id: str, revision: str, filename: str) -> str:
+    """The URL that serves ``filename`` of a repo at ``revision``."""
+    from urllib.parse import quote
+
+    return f"{endpoint_url(endpoint)}/{repo_id}/resolve/{quote(revision, safe='')}/{filename}"
+
+
 @contextmanager
 def hub_errors(
     repo_id: str, *, endpoint: str | None = None, revision: str | None = None, filename: str | None = None

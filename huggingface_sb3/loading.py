@@ -128,6 +128,7 @@ def load_agent(
     env_id: str | None = None,
     env: gym.Env | VecEnv | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    render_mode: str | None = None,
     device: str = "auto",
     trust_remote_code: bool = False,
     token: str | None = None,
@@ -146,6 +147,7 @@ def load_agent(
         env_id: the environment id (default: from the card, ``results.json`` or the RL Zoo's files).
         env: an env to use instead of building one (its spaces must match the agent's).
         env_kwargs: keyword arguments for ``gymnasium.make`` (default: the RL Zoo's ``env_kwargs.yml``).
+        render_mode: render mode of the built env, e.g. ``"rgb_array"`` to film it.
         device: torch device for the model.
         trust_remote_code: load with plain Stable-Baselines3, which runs any code the files contain. Only for
             repos whose authors you trust.
@@ -172,8 +174,8 @@ def load_agent(
             local_files_only=local_files_only,
             endpoint=endpoint,
         )
-    return _load(files, filename=filename, algo=algo, env_id=env_id, env=env, env_kwargs=env_kwargs, device=device,
-                 trust_remote_code=trust_remote_code)  # fmt: skip
+    return _load(files, filename=filename, algo=algo, env_id=env_id, env=env, env_kwargs=env_kwargs,
+                 render_mode=render_mode, device=device, trust_remote_code=trust_remote_code)  # fmt: skip
 
 
 class _AgentFiles:
@@ -306,6 +308,7 @@ def _load(
     env_id: str | None,
     env: gym.Env | VecEnv | None,
     env_kwargs: dict[str, Any] | None,
+    render_mode: str | None,
     device: str,
     trust_remote_code: bool,
 ) -> LoadedAgent:
@@ -335,7 +338,10 @@ def _load(
     algo_class = algorithm_class(algo_name)
     env_id = env_id or env_id_from_card(card) or (results or {}).get("env_id") or zoo.get("args.yml", {}).get("env")
     model, placeholders = _load_model(zip_path, algo_class, env, device, trust_remote_code)
-    agent_env, env_error = _agent_env(files, zip_name, model, env, env_id, env_kwargs, zoo, trust_remote_code)
+    kwargs = dict(env_kwargs if env_kwargs is not None else zoo.get("env_kwargs.yml") or {})
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    agent_env, env_error = _agent_env(files, zip_name, model, env, env_id, kwargs, zoo, trust_remote_code)
     return LoadedAgent(
         model=model,
         env=agent_env,
@@ -390,7 +396,7 @@ def _agent_env(
     model: BaseAlgorithm,
     env: gym.Env | VecEnv | None,
     env_id: str | None,
-    env_kwargs: dict[str, Any] | None,
+    env_kwargs: dict[str, Any],
     zoo: dict[str, dict[str, Any]],
     trusted: bool,
 ) -> tuple[VecEnv | None, str | None]:

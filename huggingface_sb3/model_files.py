@@ -43,6 +43,15 @@ def readable_config(data: dict[str, Any], system_info: dict[str, str]) -> dict[s
     return config
 
 
+def plain_hyperparameters(config: dict[str, Any]) -> dict[str, Any]:
+    """The plain-valued entries of a readable config (pickled objects, spaces and system info are left out)."""
+    return {
+        key: value
+        for key, value in config.items()
+        if key != "system_info" and not (isinstance(value, dict) and ":type:" in value)
+    }
+
+
 def _without_pickles(value: Any) -> Any:
     if isinstance(value, dict) and SERIALIZED_KEY in value:
         return {key: item for key, item in value.items() if key != SERIALIZED_KEY}

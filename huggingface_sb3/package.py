@@ -23,10 +23,11 @@ from .card import CardFacts, render_card
 from .environments import EvaluationEnv, atari_frame_stack, ensure_registered, is_atari, prepare_eval_env
 from .errors import InvalidArgumentError, MissingFileError, UnsupportedModelError
 from .evaluation import EvaluationResult, evaluate_and_record, run_evaluation
-from .hub_access import check_repo_id, endpoint_url, hub_api, hub_errors, require_token
+from .hub_access import check_repo_id, hub_api, hub_errors, require_token, resolve_url
 from .model_files import (
     VEC_NORMALIZE_JSON,
     VEC_NORMALIZE_PICKLE,
+    plain_hyperparameters,
     read_model_data,
     readable_config,
     save_model,
@@ -345,14 +346,14 @@ def _write_local_files(
 
 
 def _card_facts(job: _Job, evaluation_env: EvaluationEnv, local: _LocalFiles) -> CardFacts:
-    video_url = _file_url(job.endpoint, job.repo_id, job.revision or "main", REPLAY) if local.video else None
+    video_url = resolve_url(job.endpoint, job.repo_id, job.revision or "main", REPLAY) if local.video else None
     return CardFacts(
         repo_id=job.repo_id,
         algo=job.algo,
         env_id=job.env_id,
         model_filename=local.zip_name,
         evaluation=local.evaluation,
-        hyperparameters=_hyperparameters(local.config),
+        hyperparameters=plain_hyperparameters(local.config),
         wrappers=evaluation_env.wrappers,
         normalized=evaluation_env.vec_normalize is not None,
         atari_frame_stack=atari_frame_stack(job.model) if is_atari(job.env_id) else None,
@@ -452,21 +453,6 @@ def _sb3_system_info() -> dict[str, str]:
     from stable_baselines3.common.utils import get_system_info
 
     return get_system_info(print_info=False)[0]
-
-
-def _hyperparameters(config: dict[str, Any]) -> dict[str, Any]:
-    """The plain-valued entries of the config (pickled objects and spaces are left out)."""
-    return {
-        key: value
-        for key, value in config.items()
-        if key != "system_info" and not (isinstance(value, dict) and ":type:" in value)
-    }
-
-
-def _file_url(endpoint: str | None, repo_id: str, revision: str, filename: str) -> str:
-    from urllib.parse import quote
-
-    return f"{endpoint_url(endpoint)}/{repo_id}/resolve/{quote(revision, safe='')}/{filename}"
 
 
 def _remote_state(api: HfApi, repo_id: str, revision: str | None) -> _RemoteState:

@@ -13,12 +13,21 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import HuggingFaceSB3Error
-from . import hub
+from . import card, evaluate, hub, package, pull, push
+from ._common import formatter
 
 EXAMPLES = """\
 examples:
-  huggingface-sb3 hub serve                      start the local Hub (prints HF_ENDPOINT and HF_TOKEN)
-  huggingface-sb3 hub serve --port 0 --data-dir ./hub-data
+  huggingface-sb3 package agent.zip --env-id CartPole-v1 --repo-id you/ppo-CartPole-v1   evaluate, film, card, push
+  huggingface-sb3 pull sb3/ppo-CartPole-v1                          download an agent's files
+  huggingface-sb3 evaluate sb3/ppo-CartPole-v1 --record replay.mp4  check the card's score (safely)
+  huggingface-sb3 record sb3/ppo-CartPole-v1                        film a replay
+  huggingface-sb3 push you/ppo-CartPole-v1 notes.md                 upload files as they are
+  huggingface-sb3 card validate README.md                           can the leaderboard read it?
+  huggingface-sb3 hub serve                                         run a local Hub
+
+Set HF_TOKEN (or run `hf auth login`) to push to huggingface.co; set HF_ENDPOINT to use another Hub
+(e.g. the local one). push-to-hub and load-from-hub are short names for `package` and `pull`.
 """
 
 
@@ -28,27 +37,54 @@ def build_parser() -> argparse.ArgumentParser:
         prog="huggingface-sb3",
         description="Share Stable-Baselines3 agents on the Hugging Face Hub, and run a local Hub.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=formatter(),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback when a command fails")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    hub.register(commands)
+    for command in (package, pull, push, evaluate, card, hub):
+        command.register(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``huggingface-sb3`` with ``argv`` (default: the process arguments) and return the exit code."""
-    args = build_parser().parse_args(argv)
+def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    args = parser.parse_args(argv)
+    if getattr(args, "quiet", False) or getattr(args, "json", False):
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
     try:
         return args.run(args)
     except HuggingFaceSB3Error as error:
-        if args.debug:
+        if getattr(args, "debug", False):
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``huggingface-sb3`` with ``argv`` (default: the process arguments) and return the exit code."""
+    return _run(build_parser(), argv)
+
+
+def push_to_hub_main(argv: Sequence[str] | None = None) -> int:
+    """The ``push-to-hub`` command (``huggingface-sb3 package``)."""
+    parser = argparse.ArgumentParser(
+        prog="push-to-hub", description=package.DESCRIPTION, epilog=package.EXAMPLES, formatter_class=formatter()
+    )
+    package.add_arguments(parser)
+    return _run(parser, argv)
+
+
+def load_from_hub_main(argv: Sequence[str] | None = None) -> int:
+    """The ``load-from-hub`` command (``huggingface-sb3 pull``)."""
+    parser = argparse.ArgumentParser(
+        prog="load-from-hub", description=pull.DESCRIPTION, epilog=pull.EXAMPLES, formatter_class=formatter()
+    )
+    pull.add_arguments(parser)
+    return _run(parser, argv)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from ..card_metadata import MetadataError, read_metadata, repo_tags
 from ._call import Call
-from ._card_metadata import MetadataError, read_metadata, repo_tags
 from ._errors import HubError, bad_request, repo_not_found
 from ._gitrepo import FileEntry
 from ._names import REPO_TYPES, validate_repo_part

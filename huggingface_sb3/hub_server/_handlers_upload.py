@@ -15,8 +15,8 @@ from typing import Any, BinaryIO
 from dulwich.ignore import IgnoreFilter, read_ignore_patterns
 from starlette.responses import JSONResponse, Response
 
+from ..card_metadata import MetadataError, validate_metadata
 from ._call import Call, MiB
-from ._card_metadata import MetadataError, validate_metadata
 from ._errors import HubError, bad_request
 from ._gitrepo import AddFile, AddLfsFile, Change, DeleteFile, DeleteFolder, FileEntry
 from ._handlers_refs import discard_pull_request, open_pull_request, require_contributor

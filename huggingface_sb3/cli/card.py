@@ -1,0 +1,133 @@
+"""``huggingface-sb3 card``: write (or refresh) a model card from ``results.json`` and the zip, or validate one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+
+from ._common import add_hub_options, add_output_options, formatter, report
+
+EXAMPLES = """\
+examples:
+  huggingface-sb3 card write ./my-agent-repo --repo-id your-name/ppo-CartPole-v1
+  huggingface-sb3 card validate ./my-agent-repo/README.md
+  huggingface-sb3 card validate sb3/ppo-CartPole-v1
+"""
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``card write`` and ``card validate`` to the root command."""
+    card = commands.add_parser(
+        "card", help="write or validate a model card", description="Write or validate a model card.",
+        epilog=EXAMPLES, formatter_class=formatter(),
+    )  # fmt: skip
+    actions = card.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    write = actions.add_parser(
+        "write",
+        help="write README.md in a repo folder from its results.json and zip (existing prose is kept)",
+        description="Write README.md in a repo folder (as package_to_hub builds it) from its results.json and "
+        "agent zip; an existing README keeps its prose and gets fresh metadata.",
+        epilog=EXAMPLES, formatter_class=formatter(),
+    )  # fmt: skip
+    write.add_argument("folder", type=Path, help="the repo folder (with results.json and the agent's zip)")
+    write.add_argument("--repo-id", required=True, help="namespace/name the card will live in (for its usage code)")
+    write.add_argument("--env-id", help="environment id (default: from results.json)")
+    write.add_argument("--algo", help="algorithm (default: from results.json or the zip)")
+    write.add_argument("--tags", nargs="*", default=[], help="more tags")
+    write.add_argument("--license", help="license, e.g. mit")
+    add_hub_options(write)
+    add_output_options(write)
+    write.set_defaults(run=run_write)
+    validate = actions.add_parser(
+        "validate",
+        help="check that the Deep RL leaderboard and the RL Zoo can read a card",
+        description="Check a README.md (a file, or a repo's) for what the Deep RL leaderboard and the RL Zoo "
+        "read: library_name, the env id tag, and one model-index result with a 'mean +/- std' mean_reward.",
+        epilog=EXAMPLES, formatter_class=formatter(),
+    )  # fmt: skip
+    validate.add_argument("source", help="a README.md file, or a repo id")
+    validate.add_argument("--revision", help="revision of the repo (default: main)")
+    add_hub_options(validate)
+    add_output_options(validate)
+    validate.set_defaults(run=run_validate)
+
+
+def run_write(args: argparse.Namespace) -> int:
+    """Build the card's facts from the folder and write README.md."""
+    from ..agent_files import algorithm_class, algorithm_from_data, pick_agent_zip
+    from ..card import CardFacts, render_card
+    from ..environments import frame_stack_of, is_atari
+    from ..errors import InvalidArgumentError, MissingFileError
+    from ..evaluation import EvaluationResult
+    from ..hub_access import resolve_url
+    from ..model_files import VEC_NORMALIZE_JSON, VEC_NORMALIZE_PICKLE, plain_hyperparameters, readable_config
+    from ..safe_load import read_agent_data
+    from ..system_info import library_versions
+
+    folder: Path = args.folder
+    results_path = folder / "results.json"
+    if not results_path.is_file():
+        raise MissingFileError(f"{results_path} does not exist: evaluate first (huggingface-sb3 evaluate).")
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    names = [path.name for path in folder.iterdir() if path.is_file()]
+    zip_name = pick_agent_zip(names, algo=None, env_id=None)
+    if zip_name is None:
+        raise MissingFileError(f"{folder} has no single agent .zip; put the agent's zip in it.")
+    data = read_agent_data(folder / zip_name)
+    env_id = args.env_id or results.get("env_id")
+    algo_name = args.algo or results.get("algo") or algorithm_from_data(data)
+    if not env_id or not algo_name:
+        raise InvalidArgumentError("Cannot tell the env id or the algorithm: pass --env-id and --algo.")
+    try:
+        evaluation = EvaluationResult(
+            episode_returns=tuple(results["episode_returns"]),
+            episode_lengths=tuple(results["episode_lengths"]),
+            deterministic=bool(results["is_deterministic"]),
+            seed=int(results["seed"]),
+            eval_datetime=datetime.fromisoformat(results["eval_datetime"]),
+            duration_seconds=float(results.get("eval_duration_seconds", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise InvalidArgumentError(
+            f"{results_path} lacks per-episode results (3.0 wrote only mean and std): re-evaluate with "
+            "huggingface-sb3 package --dry-run or evaluate_agent."
+        ) from None
+    shape = tuple((data.get("observation_space") or {}).get("_shape") or ())
+    facts = CardFacts(
+        repo_id=args.repo_id,
+        algo=algorithm_class(algo_name).__name__,
+        env_id=env_id,
+        model_filename=zip_name,
+        evaluation=evaluation,
+        hyperparameters=plain_hyperparameters(readable_config(data, {})),
+        wrappers=(),
+        normalized=bool({VEC_NORMALIZE_JSON, VEC_NORMALIZE_PICKLE} & set(names)),
+        atari_frame_stack=frame_stack_of(shape) if is_atari(env_id) else None,
+        video_url=resolve_url(args.endpoint, args.repo_id, "main", "replay.mp4") if "replay.mp4" in names else None,
+        versions=results.get("library_versions") or library_versions(),
+        trained_steps=int(data.get("num_timesteps", 0)),
+    )
+    readme = folder / "README.md"
+    existing = readme.read_text(encoding="utf-8") if readme.is_file() else None
+    readme.write_text(render_card(facts, existing=existing, tags=args.tags, license=args.license), encoding="utf-8")
+    report(args, [f"Wrote {readme}"], {"readme": str(readme)})
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Print the problems of a card (exit code 1 if there are any)."""
+    from ..card import leaderboard_problems
+    from ..loading import load_from_hub
+
+    source = Path(args.source)
+    path = source if source.is_file() else Path(
+        load_from_hub(args.source, "README.md", revision=args.revision, token=args.token, endpoint=args.endpoint)
+    )  # fmt: skip
+    problems = leaderboard_problems(path.read_text(encoding="utf-8"))
+    lines = [f"{args.source}: the Deep RL leaderboard and the RL Zoo can read this card."] if not problems else [
+        f"{args.source}: {len(problems)} problem(s):", *(f"  - {problem}" for problem in problems)
+    ]  # fmt: skip
+    report(args, lines, {"source": args.source, "valid": not problems, "problems": problems})
+    return 1 if problems else 0

@@ -1,0 +1,175 @@
+"""``huggingface-sb3 evaluate`` and ``record``: load an agent safely, then evaluate it or film it."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._common import add_hub_options, add_output_options, formatter, report
+
+if TYPE_CHECKING:
+    from ..loading import LoadedAgent
+
+EVALUATE_EXAMPLES = """\
+examples:
+  huggingface-sb3 evaluate sb3/ppo-CartPole-v1
+  huggingface-sb3 evaluate sb3/ppo-CartPole-v1 --n-eval-episodes 20 --seed 0 --record replay.mp4
+  huggingface-sb3 evaluate ./logs/ppo/CartPole-v1_1 --json
+"""
+RECORD_EXAMPLES = """\
+examples:
+  huggingface-sb3 record sb3/ppo-CartPole-v1 --output replay.mp4
+  huggingface-sb3 record ./ppo-CartPole-v1.zip --env-id CartPole-v1 --video-length 500
+"""
+_CLAIM_RE = re.compile(r"^\s*(-?[\d.]+(?:e[-+]?\d+)?)\s*\+/-\s*([\d.]+(?:e[-+]?\d+)?)\s*$", re.IGNORECASE)
+
+
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", help="a repo id, or a local zip or RL Zoo experiment folder")
+    parser.add_argument("--revision", help="branch, tag or commit id (default: main)")
+    parser.add_argument("--algo", help="the algorithm (default: found from the repo)")
+    parser.add_argument("--env-id", help="the environment id (default: found from the repo)")
+    parser.add_argument("--seed", type=int, help="seed (default: random, printed)")
+    determinism = parser.add_mutually_exclusive_group()
+    determinism.add_argument("--deterministic", action="store_true", default=None, help="deterministic actions")
+    determinism.add_argument("--stochastic", action="store_true", help="stochastic actions")
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="load with plain Stable-Baselines3, which runs any code in the files: only for repos you trust",
+    )
+    add_hub_options(parser)
+    add_output_options(parser)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``evaluate`` and ``record`` to the root command."""
+    evaluate = commands.add_parser(
+        "evaluate", help="evaluate an agent and compare with the score its card claims",
+        description="Load an agent safely, evaluate it, and print the result beside the score its card claims.",
+        epilog=EVALUATE_EXAMPLES, formatter_class=formatter(),
+    )  # fmt: skip
+    _add_source_arguments(evaluate)
+    evaluate.add_argument("--n-eval-episodes", type=int, default=10, help="episodes (default: 10)")
+    evaluate.add_argument("--record", type=Path, help="also film the first episodes into this .mp4")
+    evaluate.add_argument("--video-length", type=int, default=1000, help="most frames filmed (default: 1000)")
+    evaluate.set_defaults(run=run_evaluate)
+    record = commands.add_parser(
+        "record", help="film a replay of an agent", description="Load an agent safely and film it into an .mp4.",
+        epilog=RECORD_EXAMPLES, formatter_class=formatter(),
+    )  # fmt: skip
+    _add_source_arguments(record)
+    record.add_argument("--output", type=Path, default=Path("replay.mp4"), help="video file (default: replay.mp4)")
+    record.add_argument("--video-length", type=int, default=1000, help="frames (default: 1000)")
+    record.set_defaults(run=run_record)
+
+
+def _load(args: argparse.Namespace, *, film: bool) -> LoadedAgent:
+    from ..errors import InvalidArgumentError
+    from ..loading import load_agent
+
+    agent = load_agent(
+        args.source, revision=args.revision, algo=args.algo, env_id=args.env_id,
+        render_mode="rgb_array" if film else None, device="cpu", trust_remote_code=args.trust_remote_code,
+        token=args.token, endpoint=args.endpoint,
+    )  # fmt: skip
+    if agent.env is None:
+        raise InvalidArgumentError(f"Cannot build the agent's env: {agent.env_error}.")
+    return agent
+
+
+def _deterministic(args: argparse.Namespace, agent: LoadedAgent) -> bool:
+    """As asked, else as the published evaluation was run, else deterministic (stochastic for Atari)."""
+    from ..environments import is_atari
+
+    if args.stochastic or args.deterministic:
+        return not args.stochastic
+    if agent.results and isinstance(agent.results.get("is_deterministic"), bool):
+        return agent.results["is_deterministic"]
+    return not (agent.env_id is not None and is_atari(agent.env_id))
+
+
+def _play(args: argparse.Namespace, agent: LoadedAgent, n_episodes: int, video: Path | None) -> tuple[Any, Any]:
+    from ..environments import prepare_eval_env
+    from ..evaluation import evaluate_and_record, run_evaluation
+
+    evaluation_env = prepare_eval_env(agent.env, env_id=agent.env_id, model=agent.model, need_frames=video is not None)
+    options = {
+        "n_eval_episodes": n_episodes,
+        "deterministic": _deterministic(args, agent),
+        "seed": args.seed,
+        "progress": not (args.quiet or args.json),
+    }
+    if video is None:
+        return run_evaluation(agent.model, evaluation_env, **options), None
+    return evaluate_and_record(
+        agent.model, evaluation_env, video, fps=evaluation_env.render_fps, max_frames=args.video_length, **options
+    )
+
+
+def claimed_score(card: dict[str, Any]) -> tuple[float, float] | None:
+    """The ``mean +/- std`` the card's ``model-index`` claims, if it has one."""
+    try:
+        value = card["model-index"][0]["results"][0]["metrics"][0]["value"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    match = _CLAIM_RE.match(str(value))
+    return (float(match.group(1)), float(match.group(2))) if match else None
+
+
+def claim_holds(claim: tuple[float, float], mean: float, std: float) -> bool:
+    """Whether a measured mean supports a claimed ``mean +/- std``: not lower than the claimed mean by more than
+    twice the larger spread (or 1 % of the claim)."""
+    claimed_mean, claimed_std = claim
+    slack = 2 * max(claimed_std, std) + 0.01 * abs(claimed_mean)
+    return mean >= claimed_mean - slack
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate and print the result beside the card's claim."""
+    agent = _load(args, film=args.record is not None)
+    result, video = _play(args, agent, args.n_eval_episodes, args.record)
+    claim = claimed_score(agent.card)
+    holds = claim_holds(claim, result.mean_reward, result.std_reward) if claim else None
+    lines = [
+        f"{agent.algo} on {agent.env_id} ({agent.source}{' @ ' + agent.revision[:12] if agent.revision else ''}): "
+        f"{result.mean_reward:.2f} ± {result.std_reward:.2f} over {result.n_eval_episodes} episodes "
+        f"(seed {result.seed}, {'deterministic' if result.deterministic else 'stochastic'})",
+    ]
+    if claim:
+        verdict = "holds" if holds else "does NOT hold"
+        lines.append(f"The card claims {claim[0]:.2f} +/- {claim[1]:.2f}: the claim {verdict}.")
+    else:
+        lines.append("The card claims no score.")
+    if video is not None:
+        lines.append(f"Video: {video.path} ({video.frames} frames, {video.width}x{video.height})")
+    if agent.placeholders:
+        lines.append(f"Replaced entries that could not be read safely: {', '.join(agent.placeholders)}.")
+    report(args, lines, {
+        "source": agent.source, "revision": agent.revision, "algo": agent.algo, "env_id": agent.env_id,
+        "mean_reward": result.mean_reward, "std_reward": result.std_reward, "episode_returns": result.episode_returns,
+        "n_eval_episodes": result.n_eval_episodes, "deterministic": result.deterministic, "seed": result.seed,
+        "claimed": claim, "claim_holds": holds, "video": str(video.path) if video else None,
+        "sha256": agent.sha256, "placeholders": agent.placeholders,
+    })  # fmt: skip
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    """Film the agent."""
+    agent = _load(args, film=True)
+    _, video = _play(args, agent, 1, args.output)
+    report(
+        args,
+        [f"Video: {video.path} ({video.frames} frames, {video.width}x{video.height}, {video.fps:g} fps)"],
+        {
+            "video": str(video.path),
+            "frames": video.frames,
+            "width": video.width,
+            "height": video.height,
+            "fps": video.fps,
+        },
+    )
+    return 0
