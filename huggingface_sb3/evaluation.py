@@ -109,7 +109,8 @@ def evaluate_agent(
         env: a gymnasium env or a VecEnv. With reward-changing wrappers (Atari), a ``Monitor`` must sit beneath
             them; a ``VecNormalize`` is evaluated on a frozen copy of its statistics (the env is not changed).
         n_eval_episodes: number of episodes to play (split across the sub-envs of a VecEnv).
-        deterministic: use the policy's deterministic actions.
+        deterministic: use the policy's deterministic actions (Atari agents are usually evaluated with False, as the
+            RL Zoo and ``package_to_hub`` do).
         seed: seed of the env and of the policy's randomness; a random one is drawn (and reported) when None.
         progress: show a progress bar.
     """
@@ -211,12 +212,14 @@ def _play(
     observations = venv.reset()
     states, episode_starts = None, np.ones(n_envs, dtype=bool)
     with (
-        tqdm(total=n_eval_episodes, desc="Evaluating", unit="episode", disable=not progress) as bar,
+        tqdm(total=n_eval_episodes, desc="Evaluating", unit="episode", disable=not progress, position=0) as bar,
         tqdm(
             total=frames.max_frames if frames is not None else 0,
             desc="Recording",
             unit="frame",
             disable=not progress or frames is None,
+            position=1,
+            leave=False,
         ) as frame_bar,
     ):
         filming = frames is not None and _film(evaluation_env, frames, frame_bar)

@@ -90,6 +90,11 @@ def hub_errors(
     where = f"{repo_id} on {endpoint_url(endpoint)}"
     try:
         yield
+    except hub.OfflineModeIsEnabled:
+        raise HubRequestError(
+            f"Cannot reach {where}: HF_HUB_OFFLINE is set. Unset it, or use files already in the cache "
+            "(local_files_only=True)."
+        ) from None
     except hub.RevisionNotFoundError:
         raise RevisionNotFoundError(
             f"{repo_id} has no branch, tag or commit {revision!r}. List its refs with "
@@ -126,3 +131,18 @@ def hub_errors(
                 f"{where} changed while pushing (someone else committed); nothing was written. Run the push again."
             ) from None
         raise HubRequestError(f"The Hub answered an error for {where}: {error}") from None
+    except Exception as error:
+        if not is_connection_error(error):
+            raise
+        raise HubRequestError(
+            f"Cannot reach {endpoint_url(endpoint)} for {repo_id} ({type(error).__name__}: {error}). Check your "
+            "network connection and HF_ENDPOINT."
+        ) from None
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """Whether ``error`` comes from the network layer under huggingface_hub (httpx2, httpx or requests)."""
+    return isinstance(error, ConnectionError) or type(error).__module__.split(".")[0] in _NETWORK_LIBRARIES
+
+
+_NETWORK_LIBRARIES = frozenset({"httpx", "httpx2", "httpcore", "requests", "urllib3"})

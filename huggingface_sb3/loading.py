@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from .agent_files import (
     pick_agent_zip,
 )
 from .errors import (
+    HubRequestError,
     HuggingFaceSB3Error,
     IntegrityError,
     MissingFileError,
@@ -235,19 +237,53 @@ class _HubFiles(_AgentFiles):
         self.api: HfApi = hub_api(token, endpoint)
         self.cache_dir, self.local_files_only, self.token = cache_dir, local_files_only, token
         self.checksums: dict[str, tuple[str | None, str | None]] = {}
-        if local_files_only:
+        from huggingface_hub import constants
+
+        if local_files_only or constants.HF_HUB_OFFLINE:
+            self.local_files_only = True
             self._from_cache(revision)
             return
-        with hub_errors(repo_id, endpoint=endpoint, revision=revision):
-            info = self.api.repo_info(repo_id, revision=revision or "main", files_metadata=True)
+        try:
+            with hub_errors(repo_id, endpoint=endpoint, revision=revision):
+                info = self.api.repo_info(repo_id, revision=revision or "main", files_metadata=True)
+        except HubRequestError as unreachable:  # use the cached snapshot, as hf_hub_download does
+            self.local_files_only = True
+            try:
+                self._from_cache(revision)
+            except HuggingFaceSB3Error:
+                raise unreachable from None
+            return
         self.revision = info.sha
+        self._remember_ref(revision or "main", info.sha)
         siblings = info.siblings or ()
         self.names = tuple(sorted(sibling.rfilename for sibling in siblings))
         self.checksums = {
             sibling.rfilename: (sibling.lfs.sha256 if sibling.lfs else None, sibling.blob_id) for sibling in siblings
         }
 
+    def _remember_ref(self, revision: str, commit: str) -> None:
+        """Record in the cache which commit ``revision`` named (the cache's documented ``refs/`` layout), so that
+        a later load can find the snapshot when the Hub is unreachable."""
+        from huggingface_hub import constants
+        from huggingface_hub.file_download import repo_folder_name
+
+        if revision == commit:
+            return
+        cache = Path(self.cache_dir or constants.HF_HUB_CACHE) / repo_folder_name(
+            repo_id=self.repo_id, repo_type="model"
+        )
+        ref = cache / "refs" / revision
+        try:
+            if not ref.is_file() or ref.read_text() != commit:
+                ref.parent.mkdir(parents=True, exist_ok=True)
+                partial = ref.with_name(f"{ref.name}.{os.getpid()}.tmp")
+                partial.write_text(commit)
+                os.replace(partial, ref)
+        except OSError:
+            pass  # a read-only cache only loses the offline fallback
+
     def _from_cache(self, revision: str | None) -> None:
+        """The snapshot already in the cache (no request; the files were checked when they were downloaded)."""
         from huggingface_hub import snapshot_download
 
         with hub_errors(self.repo_id, revision=revision):

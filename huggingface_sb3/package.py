@@ -439,7 +439,7 @@ def _staging_folder(local_dir: str | Path | None, push: bool) -> tuple[Path, boo
         if not push:
             raise InvalidArgumentError("A dry run (push=False) needs local_dir=..., the folder to build the repo in.")
         return Path(tempfile.mkdtemp(prefix="huggingface-sb3-")), False
-    folder = Path(local_dir)
+    folder = Path(local_dir).resolve()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InvalidArgumentError(
             f"local_dir {folder} exists and is not an empty folder. Pass a new or empty folder, so that the repo "

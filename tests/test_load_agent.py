@@ -263,3 +263,16 @@ def test_maskable_ppo_loads_with_its_env(tmp_path):
     model.save(tmp_path / "agent")
     agent = load_agent(tmp_path / "agent.zip", env=env, device="cpu")
     assert agent.algo == "MaskablePPO" and agent.env is not None
+
+
+def test_an_unreachable_hub_falls_back_to_the_cache_or_says_so(ppo_cartpole, hub_repo_id, tmp_path):
+    from huggingface_sb3.errors import HubRequestError
+
+    package_to_hub(ppo_cartpole, "agent", "PPO", "CartPole-v1", None, hub_repo_id, "v1", n_eval_episodes=1,
+                   video=False, progress=False)  # fmt: skip
+    online = load_agent(hub_repo_id, cache_dir=tmp_path, device="cpu")
+    unreachable = "http://127.0.0.1:9"
+    cached = load_agent(hub_repo_id, cache_dir=tmp_path, device="cpu", endpoint=unreachable)
+    assert (cached.sha256, cached.revision) == (online.sha256, online.revision)
+    with pytest.raises(HubRequestError, match=r"Cannot reach http://127\.0\.0\.1:9"):
+        load_agent(hub_repo_id + "-never-downloaded", cache_dir=tmp_path, endpoint=unreachable)
