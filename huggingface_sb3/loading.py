@@ -193,6 +193,10 @@ class _AgentFiles:
         """A local path holding the file ``name``."""
         raise NotImplementedError
 
+    def sha256(self, name: str) -> str:
+        """SHA-256 of the file ``name`` (computed once, when it was verified on download)."""
+        return _hashes(self.path(name))[0]
+
     def extra(self, zip_name: str, name: str) -> Path | None:
         """An accompanying file (RL Zoo YAML, normalisation statistics) of the agent ``zip_name``, if present."""
         raise NotImplementedError
@@ -237,6 +241,7 @@ class _HubFiles(_AgentFiles):
         self.api: HfApi = hub_api(token, endpoint)
         self.cache_dir, self.local_files_only, self.token = cache_dir, local_files_only, token
         self.checksums: dict[str, tuple[str | None, str | None]] = {}
+        self._sha256: dict[str, str | None] = {}
         from huggingface_hub import constants
 
         if local_files_only or constants.HF_HUB_OFFLINE:
@@ -304,8 +309,13 @@ class _HubFiles(_AgentFiles):
                     local_files_only=self.local_files_only,
                 )
             )
-        _verify(downloaded, name, self.checksums.get(name, (None, None)), self.repo_id, self.revision)
+        self._sha256[name] = _verify(
+            downloaded, name, self.checksums.get(name, (None, None)), self.repo_id, self.revision
+        )
         return downloaded
+
+    def sha256(self, name: str) -> str:
+        return self._sha256.get(name) or super().sha256(name)
 
     def extra(self, zip_name: str, name: str) -> Path | None:
         return self.path(name) if name in self.names else None
@@ -321,10 +331,13 @@ def _hashes(path: Path) -> tuple[str, str]:
     return sha256.hexdigest(), git_sha1.hexdigest()
 
 
-def _verify(path: Path, name: str, expected: tuple[str | None, str | None], repo_id: str, revision: str | None) -> None:
+def _verify(
+    path: Path, name: str, expected: tuple[str | None, str | None], repo_id: str, revision: str | None
+) -> str | None:
+    """Compare a download with the Hub's checksum; its SHA-256 when it was computed."""
     expected_sha256, expected_blob = expected
     if expected_sha256 is None and expected_blob is None:
-        return
+        return None
     sha256, git_sha1 = _hashes(path)
     if (expected_sha256 is not None and sha256 != expected_sha256) or (
         expected_sha256 is None and git_sha1 != expected_blob
@@ -334,6 +347,7 @@ def _verify(path: Path, name: str, expected: tuple[str | None, str | None], repo
             f"({expected_sha256 or expected_blob}); the download or the cache was altered. Nothing was loaded. "
             "Download it again with force_download (or clear the cache), and report it if it persists."
         )
+    return sha256
 
 
 def _load(
@@ -387,7 +401,7 @@ def _load(
         source=files.source,
         revision=files.revision,
         filename=zip_name,
-        sha256=_hashes(zip_path)[0],
+        sha256=files.sha256(zip_name),
         trusted=trust_remote_code,
         placeholders=placeholders,
         card=card,
