@@ -5,7 +5,7 @@ safe path beside ``trust_remote_code=True`` on the same file.
     python benchmarks/load_agent.py --repeats 20
 
 Two agents: one pushed by ``package_to_hub`` (a current SB3 file), and the RL Zoo's published PPO CartPole-v1
-(saved with SB3 1.0 under ``gym``; its schedules become placeholders) when ``../shared/fixtures`` is present.
+(saved with SB3 1.0 under ``gym``; its schedules become placeholders), from ``tests/fixtures/rl-trained-agents``.
 "cold" is an empty cache, "warm" the same cache with the revision pinned to the commit. Requests are counted by the
 local Hub, file downloads among them by their ``/resolve/`` paths.
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "rl-trained-agents" / "ppo" / "CartPole-v1_1"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "rl-trained-agents" / "ppo" / "CartPole-v1_1"
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -99,19 +99,18 @@ def main() -> None:
         )  # fmt: skip
         load_agent(f"{hub.user}/new-agent", cache_dir=folder / "warm-up", endpoint=hub.endpoint, device="cpu")
         agents = {"package_to_hub agent": (f"{hub.user}/new-agent", None)}
-        if FIXTURE.is_dir():
-            api = HfApi(endpoint=hub.endpoint, token=hub.token)
-            api.create_repo(f"{hub.user}/zoo-agent")
-            api.create_commit(
-                f"{hub.user}/zoo-agent",
-                operations=[
-                    CommitOperationAdd("ppo-CartPole-v1.zip", FIXTURE / "CartPole-v1.zip"),
-                    CommitOperationAdd("args.yml", FIXTURE / "CartPole-v1" / "args.yml"),
-                    CommitOperationAdd("config.yml", FIXTURE / "CartPole-v1" / "config.yml"),
-                ],
-                commit_message="zoo layout",
-            )
-            agents["RL Zoo agent (SB3 1.0, gym era)"] = (f"{hub.user}/zoo-agent", FIXTURE / "CartPole-v1.zip")
+        api = HfApi(endpoint=hub.endpoint, token=hub.token)
+        api.create_repo(f"{hub.user}/zoo-agent")
+        api.create_commit(
+            f"{hub.user}/zoo-agent",
+            operations=[
+                CommitOperationAdd("ppo-CartPole-v1.zip", FIXTURE / "CartPole-v1.zip"),
+                CommitOperationAdd("args.yml", FIXTURE / "CartPole-v1" / "args.yml"),
+                CommitOperationAdd("config.yml", FIXTURE / "CartPole-v1" / "config.yml"),
+            ],
+            commit_message="zoo layout",
+        )
+        agents["RL Zoo agent (SB3 1.0, gym era)"] = (f"{hub.user}/zoo-agent", FIXTURE / "CartPole-v1.zip")
         for label, (repo_id, _) in agents.items():
             print(f"{label}, from the local Hub:")
             for row in hub_loads(hub, repo_id, folder / repo_id.replace("/", "--")):

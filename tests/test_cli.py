@@ -11,7 +11,8 @@ import pytest
 
 from huggingface_sb3.video import probe_video
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "rl-trained-agents"
+from ._zoo_agents import zoo_experiment
+
 BIN = Path(sys.executable).parent
 
 
@@ -58,7 +59,7 @@ def test_package_subcommand_dry_run_sends_nothing(saved_agent, hub_repo_id, hub_
 
 def test_push_to_hub_from_an_rl_zoo_folder(hub_repo_id, hub_api, tmp_path):
     experiment = tmp_path / "logs" / "ppo" / "MountainCarContinuous-v0_1"
-    shutil.copytree(FIXTURES / "ppo" / "MountainCarContinuous-v0_1", experiment)
+    shutil.copytree(zoo_experiment("ppo", "MountainCarContinuous-v0"), experiment)
     result = cli("push-to-hub", "--zoo-folder", str(tmp_path / "logs"), "--algo", "ppo", "--env-id",
                  "MountainCarContinuous-v0", "--repo-id", hub_repo_id, "--n-eval-episodes", "1", "--no-video", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
