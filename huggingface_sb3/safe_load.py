@@ -5,11 +5,12 @@ An SB3 zip holds a JSON ``data`` member whose non-JSON values are base64 cloudpi
 ``custom_objects`` already holds that key. So this module, in order:
 
 1. opens the zip defensively (member count, sizes, compression ratio, a bounded ``data``);
-2. decodes *every* ``:serialized:`` key of the file with the allow-listed unpickler of :mod:`.safe_pickle`; a
-   schedule saved as a closure (SB3 < 2.7) gets an :class:`UnavailableSchedule` placeholder instead (prediction
-   never calls it); a space whose class comes from a package that is not installed is taken from the env, or
-   rebuilt from the JSON's readable fields; anything else that needs a global outside the allow-list raises
-   :class:`UnsafeArtifactError`;
+2. decodes *every* ``:serialized:`` key of the file with the allow-listed unpickler of :mod:`.safe_pickle`; an entry
+   that pickles a function (a schedule saved as a closure by SB3 < 2.7 or sb3-contrib, a user's own lambda, a
+   function saved by reference) gets an :class:`UnavailableSchedule` placeholder instead, unless loading needs
+   that entry (:data:`NEEDED_TO_LOAD`); a space whose class comes from a package that is not installed is taken
+   from the env, or rebuilt from the JSON's readable fields; anything else that needs a global outside the
+   allow-list raises :class:`UnsafeArtifactError`;
 3. hands those values to SB3 as ``custom_objects``, so SB3 unpickles nothing itself, and its ``torch.load`` calls
    use ``weights_only=True`` (SB3 >= 2.8 does so for every file, whatever version saved it).
 """
@@ -23,7 +24,6 @@ import pickle
 import re
 import zipfile
 import zlib
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CorruptArtifactError, UnsafeArtifactError
 from .model_files import VEC_NORMALIZE_FORMAT
-from .safe_pickle import DisallowedGlobal, is_closure_global, restricted_loads
+from .safe_pickle import DisallowedGlobal, pickles_a_function, restricted_loads
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -41,8 +41,23 @@ if TYPE_CHECKING:
 __all__ = ["UnavailableSchedule", "ZipLimits", "load_model", "load_vec_normalize", "read_agent_data"]
 
 SERIALIZED = ":serialized:"
-SCHEDULE_KEYS = frozenset({"learning_rate", "lr_schedule", "clip_range", "clip_range_vf", "exploration_schedule"})
 SPACE_KEYS = ("observation_space", "action_space")
+# Entries that building the model needs (the network, its spaces, and the buffers ``_setup_model`` creates): a
+# function there cannot be replaced by a placeholder. Every other entry only matters to training.
+NEEDED_TO_LOAD = frozenset(
+    {
+        *SPACE_KEYS,
+        "policy_class",
+        "policy_kwargs",
+        "replay_buffer_class",
+        "replay_buffer_kwargs",
+        "rollout_buffer_class",
+        "rollout_buffer_kwargs",
+        "train_freq",
+    }
+)
+# SB3 calls the learning rate while building the optimizer: its placeholder answers with the saved optimizer's rate.
+LEARNING_RATE_KEYS = frozenset({"learning_rate", "lr_schedule"})
 OPT_IN = (
     "If you trust the repo's author, pass trust_remote_code=True: it loads with plain Stable-Baselines3, which runs "
     "any code the file contains, with your permissions."
@@ -62,11 +77,12 @@ class ZipLimits:
 
 
 class UnavailableSchedule:
-    """Stands in for a schedule (learning rate, clip range, exploration) that was saved as a pickled function.
+    """Stands in for an entry that was saved as a pickled function: a schedule (learning rate, clip range,
+    exploration, ARS's ``delta_std_schedule``, ...) or any other function that only training uses.
 
     Rebuilding such a function means running code from the file, so it is not loaded. Predicting never calls
     it. For the learning rate it is a constant, the last rate the saved optimizer used (SB3 needs one to build the
-    optimizer, and continuing training then keeps that rate). Other schedules raise when training calls them:
+    optimizer, and continuing training then keeps that rate). Other placeholders raise when training calls them:
     set them first (e.g. ``model.clip_range = lambda _: 0.2``).
     """
 
@@ -192,10 +208,8 @@ def _substitute(
     learning_rate: Callable[[], float | None],
 ) -> Any:
     """A placeholder or rebuilt value for an entry that cannot be unpickled safely, or UnsafeArtifactError."""
-    if key in SCHEDULE_KEYS and is_closure_global(refused):
-        return UnavailableSchedule(key, learning_rate() if key in ("learning_rate", "lr_schedule") else None)
-    if key in ("ep_info_buffer", "ep_success_buffer") and is_closure_global(refused):
-        return deque(maxlen=100)
+    if key not in NEEDED_TO_LOAD and pickles_a_function(base64.b64decode(value[SERIALIZED])):
+        return UnavailableSchedule(key, learning_rate() if key in LEARNING_RATE_KEYS else None)
     if key in SPACE_KEYS and _not_installed(refused.module):
         if env is not None:
             return getattr(env, key)

@@ -3,11 +3,14 @@
 A pickle can call any importable function while it is read. This unpickler resolves only the globals SB3 really
 stores (spaces, numpy arrays, scalars and RNG states, SB3 schedules, buffers, policies, feature extractors, noise,
 ``VecNormalize`` and its running statistics, torch tensors, optimiser and activation classes) and refuses every other
-one *before* it can be called. Tensor storages are read with ``torch.load(weights_only=True)``. Names that moved are mapped: ``numpy.core`` to ``numpy._core`` (NumPy 2) and ``gym``'s
-spaces to gymnasium's (agents saved with SB3 1.x under ``gym``).
+one *before* it can be called. Tensor storages are read with ``torch.load(weights_only=True)``. Names that moved are
+mapped: ``numpy.core`` to ``numpy._core`` (NumPy 2) and ``gym``'s spaces to gymnasium's (agents saved with SB3 1.x
+under ``gym``). The RL Zoo's ``SimpleLinearSchedule`` is rebuilt by :mod:`.zoo_schedules`, without rl_zoo3.
 
-``cloudpickle`` functions (closures that SB3 < 2.7 saved for schedules) are recognised but never rebuilt: they are
-arbitrary code.
+Functions saved by value (the closures ``cloudpickle`` writes for schedules: SB3 < 2.7's learning rate and clip
+range, sb3-contrib's ``delta_std_schedule``, a user's own lambda) or by reference are arbitrary code: they are never
+rebuilt. :func:`pickles_a_function` tells them apart from everything else by replaying the pickle on inert symbols,
+so nothing it names is imported or called.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from __future__ import annotations
 import importlib
 import io
 import pickle
-from typing import Any
+from typing import Any, ClassVar
 
-__all__ = ["DisallowedGlobal", "is_closure_global", "restricted_loads"]
+__all__ = ["DisallowedGlobal", "pickles_a_function", "restricted_loads"]
 
 _MODULE_ALIASES = {
     "numpy.core.multiarray": "numpy._core.multiarray",
@@ -79,8 +82,6 @@ _CLASS_FAMILIES = (
     (("torch.nn.modules.activation",), "torch.nn", "Module"),
 )
 
-_CLOSURE_MODULES = ("cloudpickle", "copyreg", "types")
-
 
 def _storage_from_bytes(data: bytes) -> Any:
     """A tensor storage pickled by torch (``torch.storage._load_from_bytes``, which loads with
@@ -92,6 +93,10 @@ def _storage_from_bytes(data: bytes) -> Any:
 
 # Globals that are resolved to a safe stand-in rather than to themselves.
 _SAFE_STAND_INS = {("torch.storage", "_load_from_bytes"): _storage_from_bytes}
+# Classes of other packages that are rebuilt by one of ours (module, name), without importing their package.
+_STAND_IN_CLASSES = {
+    ("rl_zoo3.utils", "SimpleLinearSchedule"): ("huggingface_sb3.zoo_schedules", "SimpleLinearSchedule")
+}
 
 
 class DisallowedGlobal(pickle.UnpicklingError):
@@ -108,15 +113,13 @@ class DisallowedGlobal(pickle.UnpicklingError):
         return f"{self.module}.{self.name}"
 
 
-def is_closure_global(error: DisallowedGlobal) -> bool:
-    """Whether a refused global is cloudpickle's machinery for functions saved by value (old SB3 schedules)."""
-    return error.module.startswith(_CLOSURE_MODULES) or error.module.endswith(".py")
-
-
 def _resolve(module: str, name: str) -> Any:
     target = _MODULE_ALIASES.get(module, module)
     if (target, name) in _SAFE_STAND_INS:
         return _SAFE_STAND_INS[(target, name)]
+    if (target, name) in _STAND_IN_CLASSES:
+        stand_in_module, stand_in_name = _STAND_IN_CLASSES[(target, name)]
+        return getattr(importlib.import_module(stand_in_module), stand_in_name)
     if (target, name) in _ALLOWED_GLOBALS:
         return getattr(importlib.import_module(target), name)
     families = [
@@ -147,3 +150,107 @@ def restricted_loads(data: bytes) -> Any:
         pickle.UnpicklingError, ValueError, ...: a malformed pickle.
     """
     return _RestrictedUnpickler(io.BytesIO(data)).load()
+
+
+# How pickles rebuild a function by value: cloudpickle's constructors (every version since 0.5), and the function types
+# that cloudpickle >= 1.5 names through ``_builtin_type("LambdaType")`` or that a hand-made pickle names directly.
+_FUNCTION_CONSTRUCTORS = frozenset({"_make_function", "_fill_function", "_make_skel_func"})
+_FUNCTION_TYPE_NAMES = frozenset({"FunctionType", "LambdaType", "MethodType"})
+# Callables that wrap another function and are functions themselves when they do (SB3 >= 2.7 saves a user's
+# learning-rate lambda as ``FloatSchedule(value_schedule=<lambda>)``).
+_FUNCTION_WRAPPERS = frozenset({("functools", "partial"), ("stable_baselines3.common.utils", "FloatSchedule")})
+_PROBE_DEPTH = 16
+
+
+class _Symbol:
+    """An inert stand-in for whatever a probed pickle names or builds: calling, building or filling it only records
+    how it was made. ``origin`` is ``(module, name)`` for a global, or ``(callee, args)`` for a call."""
+
+    def __init__(self, origin: tuple[Any, Any], *, is_call: bool) -> None:
+        self.origin = origin
+        self.is_call = is_call
+        self.state: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Symbol:
+        return _Symbol((self, args), is_call=True)
+
+    def __setstate__(self, state: Any) -> None:
+        """BUILD on a symbol: keep the state (a wrapper's wrapped function may be there)."""
+        self.state = state
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """SETITEM(S) on a symbol."""
+
+    def append(self, item: Any) -> None:
+        """APPEND on a symbol."""
+
+    def extend(self, items: Any) -> None:
+        """APPENDS on a symbol."""
+
+    def add(self, item: Any) -> None:
+        """ADDITEMS on a symbol."""
+
+
+class _ProbeUnpickler(pickle._Unpickler):  # the pure-Python VM: NEWOBJ must accept symbols, which are not types
+    """Runs a pickle's opcodes with every global replaced by a :class:`_Symbol`: nothing is imported or called."""
+
+    dispatch: ClassVar[dict[int, Any]] = dict(pickle._Unpickler.dispatch)
+
+    def find_class(self, module: str, name: str) -> _Symbol:
+        return _Symbol((module, name), is_call=False)
+
+    def _load_newobj(self) -> None:
+        args = self.stack.pop()
+        callee = self.stack.pop()
+        self.append(_call(callee, args))
+
+    def _load_newobj_ex(self) -> None:
+        self.stack.pop()  # keyword arguments
+        self._load_newobj()
+
+    dispatch[pickle.NEWOBJ[0]] = _load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = _load_newobj_ex
+
+
+def _call(callee: Any, args: Any) -> Any:
+    if not isinstance(callee, _Symbol):
+        raise pickle.UnpicklingError("a probed pickle calls something that is not a global")
+    return callee(*args) if isinstance(args, tuple) else _Symbol((callee, ()), is_call=True)
+
+
+def _is_function(value: Any, depth: int = 0) -> bool:
+    """Whether a probed value is a function: a global named without being called (a function saved by reference),
+    a call of a function constructor or of a function type, or a wrapper (``functools.partial``, SB3's
+    ``FloatSchedule``) of a function."""
+    if not isinstance(value, _Symbol) or depth > _PROBE_DEPTH:
+        return False
+    if not value.is_call:
+        return True
+    callee, args = value.origin
+    if not callee.is_call:
+        module, name = callee.origin
+        if module.startswith("cloudpickle") and name in _FUNCTION_CONSTRUCTORS:
+            return True
+        if module == "types" and name in _FUNCTION_TYPE_NAMES:
+            return True
+        if (module, name) in _FUNCTION_WRAPPERS:
+            state = value.state.values() if isinstance(value.state, dict) else ()
+            return any(_is_function(part, depth + 1) for part in (*args, *state))
+        return False
+    inner_callee, inner_args = callee.origin  # a type built by a call, then called: _builtin_type("LambdaType")(...)
+    return (
+        not inner_callee.is_call
+        and inner_callee.origin[0].startswith("cloudpickle")
+        and inner_callee.origin[1] == "_builtin_type"
+        and bool(inner_args)
+        and inner_args[0] in _FUNCTION_TYPE_NAMES
+    )
+
+
+def pickles_a_function(data: bytes) -> bool:
+    """Whether ``data`` pickles a function (by value, as cloudpickle saves closures and lambdas, or by reference),
+    found without importing or calling anything it names. A malformed pickle is not a function."""
+    try:
+        return _is_function(_ProbeUnpickler(io.BytesIO(data)).load())
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError):
+        return False

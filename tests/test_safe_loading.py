@@ -99,19 +99,75 @@ def test_malicious_vec_normalize_statistics_are_refused(agent_zip, tmp_path):
     assert not marker.exists()
 
 
-def test_a_malicious_closure_schedule_is_replaced_not_run(agent_zip, tmp_path):
-    """A schedule saved as a cloudpickled function could run code when called: it is never rebuilt."""
+def _cloudpickled(function) -> dict:
     import cloudpickle
 
-    marker = tmp_path / "pwned-closure"
+    return {":type:": "<class 'function'>", ":serialized:": base64.b64encode(cloudpickle.dumps(function)).decode()}
+
+
+@pytest.mark.parametrize("key", ["lr_schedule", "clip_range", "exploration_schedule", "delta_std_schedule", "my_own"])
+def test_any_function_only_training_uses_is_replaced_not_run(agent_zip, tmp_path, key):
+    """A function saved by value would run code when called: whatever its entry's name, it is never rebuilt."""
+    marker = tmp_path / f"pwned-{key}"
     command = f"touch {marker}"
-    schedule = {
-        ":type:": "<class 'function'>",
-        ":serialized:": base64.b64encode(cloudpickle.dumps(lambda _: os.system(command))).decode(),
-    }
-    crafted = _rewrite(agent_zip, tmp_path / "evil" / "agent.zip", data_changes={"lr_schedule": schedule})
+    crafted = _rewrite(
+        agent_zip, tmp_path / "evil" / "agent.zip", data_changes={key: _cloudpickled(lambda _: os.system(command))}
+    )
     agent = load_agent(crafted, env_id="CartPole-v1", device="cpu")
-    assert "lr_schedule" in agent.placeholders and not marker.exists()
+    assert key in agent.placeholders
+    if key == "lr_schedule":  # SB3 rebuilds it from learning_rate, a float here
+        assert getattr(agent.model, key)(1.0) == pytest.approx(agent.model.learning_rate)
+    else:
+        with pytest.raises(RuntimeError, match=f"'{key}' schedule was a pickled function"):
+            getattr(agent.model, key)(1.0)
+    agent.model.predict(agent.model.observation_space.sample(), deterministic=True)
+    assert not marker.exists()
+
+
+def test_a_function_saved_by_reference_is_not_imported(agent_zip, tmp_path, monkeypatch):
+    marker = tmp_path / "imported"
+    (tmp_path / "schedules_with_side_effects.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).touch()\ndef cosine(progress):\n    return progress\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reference = b"cschedules_with_side_effects\ncosine\n."  # protocol 0: GLOBAL module.name, STOP
+    crafted = _rewrite(
+        agent_zip,
+        tmp_path / "ref" / "agent.zip",
+        data_changes={
+            "clip_range": {":type:": "<class 'function'>", ":serialized:": base64.b64encode(reference).decode()}
+        },
+    )
+    agent = load_agent(crafted, env_id="CartPole-v1", device="cpu")
+    assert "clip_range" in agent.placeholders and not marker.exists()
+
+
+def test_a_function_that_loading_needs_is_refused(agent_zip, tmp_path):
+    """policy_kwargs builds the network: a function there cannot be replaced, so the load stops."""
+    marker = tmp_path / "pwned-kwargs"
+    command = f"touch {marker}"
+    crafted = _rewrite(
+        agent_zip,
+        tmp_path / "evil" / "agent.zip",
+        data_changes={"policy_kwargs": _cloudpickled(lambda: os.system(command))},
+    )
+    with pytest.raises(UnsafeArtifactError) as caught:
+        load_agent(crafted, env_id="CartPole-v1", device="cpu")
+    assert caught.value.key == "policy_kwargs" and "cloudpickle" in caught.value.global_name
+    assert not marker.exists()
+
+
+def test_a_user_schedule_saved_by_current_sb3_becomes_a_placeholder(tmp_path):
+    """SB3 >= 2.7 saves a lambda learning rate as is and wrapped in FloatSchedule: both are functions."""
+    from stable_baselines3 import PPO
+
+    model = PPO("MlpPolicy", "CartPole-v1", learning_rate=lambda progress: 3e-4 * progress, n_steps=64, batch_size=32,
+                n_epochs=1, seed=0, device="cpu").learn(64)  # fmt: skip
+    model.save(tmp_path / "agent")
+    agent = load_agent(tmp_path / "agent.zip", env_id="CartPole-v1", device="cpu")
+    assert {"learning_rate", "lr_schedule"} <= set(agent.placeholders)
+    observation = agent.model.observation_space.sample()
+    assert agent.model.predict(observation, deterministic=True)[0] == model.predict(observation, deterministic=True)[0]
 
 
 def test_zip_bombs_and_broken_zips_are_refused(agent_zip, tmp_path):
@@ -201,3 +257,30 @@ def test_a_space_from_a_missing_package_is_rebuilt_from_its_readable_fields(agen
     assert set(agent.placeholders) == {"observation_space", "action_space"}
     assert agent.model.observation_space.shape == (4,) and agent.model.action_space.n == 2
     assert agent.model.observation_space.low[2] == pytest.approx(-0.41887903)
+
+
+def test_the_rl_zoos_linear_schedule_is_rebuilt_without_rl_zoo3(agent_zip, tmp_path):
+    """rl_zoo3 >= 2.0 saves ``lin_...`` hyperparameters as ``rl_zoo3.utils.SimpleLinearSchedule`` objects."""
+    import importlib.util
+
+    from stable_baselines3.common.utils import LinearSchedule
+
+    assert importlib.util.find_spec("rl_zoo3") is None
+    # protocol 4, as cloudpickle writes it: NEWOBJ rl_zoo3.utils.SimpleLinearSchedule, BUILD {"initial_value": 0.001}
+    zoo_schedule = (
+        b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\rrl_zoo3.utils\x94\x8c\x14SimpleLinearSchedule\x94\x93\x94)"
+        b"\x81\x94}\x94\x8c\rinitial_value\x94G?PbM\xd2\xf1\xa9\xfcsb."
+    )
+    entry = {
+        ":type:": "<class 'rl_zoo3.utils.SimpleLinearSchedule'>",
+        ":serialized:": base64.b64encode(zoo_schedule).decode(),
+    }
+    crafted = _rewrite(
+        agent_zip, tmp_path / "zoo" / "agent.zip", data_changes={"learning_rate": entry, "clip_range": entry}
+    )
+    agent = load_agent(crafted, env_id="CartPole-v1", device="cpu")
+    assert agent.placeholders == ()
+    assert agent.model.clip_range(0.5) == pytest.approx(0.0005) and agent.model.lr_schedule(1.0) == pytest.approx(0.001)
+    agent.model.save(tmp_path / "again")  # saved again, it is SB3's own class: plain SB3 reads it without us
+    reloaded = type(agent.model).load(tmp_path / "again.zip", device="cpu")
+    assert type(reloaded.learning_rate) is LinearSchedule and reloaded.learning_rate(0.5) == pytest.approx(0.0005)
