@@ -7,14 +7,20 @@ by the functions that need them, and most names are loaded on first use.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# 3.0 compatibility: the package attribute ``push_to_hub`` is the function, and importing the module
-# ``huggingface_sb3.push_to_hub`` here first keeps it so (a later submodule import does not rebind it).
+from huggingface_sb3_launcher import warn_if_fork_beside
+
+# 3.0 compatibility: the package attributes ``push_to_hub`` and ``load_from_hub`` are functions, and importing the
+# modules of the same names here first keeps them so (a later submodule import does not rebind them).
+from .load_from_hub import load_from_hub as load_from_hub
 from .push_to_hub import package_to_hub as package_to_hub
 from .push_to_hub import push_to_hub as push_to_hub
 
 __version__ = "4.0.0.dev0"
+
+warn_if_fork_beside(Path(__file__).resolve().parent)
 
 _LAZY_NAMES = {
     "EnvironmentName": "huggingface_sb3.naming",
@@ -29,10 +35,9 @@ _LAZY_NAMES = {
     "evaluate_agent": "huggingface_sb3.evaluation",
     "generate_metadata": "huggingface_sb3.card",
     "load_agent": "huggingface_sb3.loading",
-    "load_from_hub": "huggingface_sb3.loading",
 }
 
-__all__ = sorted([*_LAZY_NAMES, "__version__", "package_to_hub", "push_to_hub"])
+__all__ = sorted([*_LAZY_NAMES, "__version__", "load_from_hub", "package_to_hub", "push_to_hub"])
 
 if TYPE_CHECKING:
     from .card import generate_metadata as generate_metadata
@@ -43,7 +48,6 @@ if TYPE_CHECKING:
     from .hub_server import LocalHub as LocalHub
     from .loading import LoadedAgent as LoadedAgent
     from .loading import load_agent as load_agent
-    from .loading import load_from_hub as load_from_hub
     from .naming import EnvironmentName as EnvironmentName
     from .naming import ModelName as ModelName
     from .naming import ModelRepoId as ModelRepoId

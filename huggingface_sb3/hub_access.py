@@ -11,6 +11,7 @@ from .errors import (
     HubAccessError,
     HubConflictError,
     HubRequestError,
+    HuggingFaceSB3Error,
     InvalidRepoIdError,
     MissingFileError,
     MissingTokenError,
@@ -95,42 +96,56 @@ def hub_errors(
             f"Cannot reach {where}: HF_HUB_OFFLINE is set. Unset it, or use files already in the cache "
             "(local_files_only=True)."
         ) from None
-    except hub.RevisionNotFoundError:
-        raise RevisionNotFoundError(
+    except hub.RevisionNotFoundError as error:
+        raise _answered(
+            RevisionNotFoundError,
             f"{repo_id} has no branch, tag or commit {revision!r}. List its refs with "
-            f"`hf repos branch list {repo_id}` or pass another revision."
+            f"`hf repos branch list {repo_id}` or pass another revision.",
+            error,
         ) from None
-    except hub.LocalEntryNotFoundError:
-        raise MissingFileError(
+    except hub.LocalEntryNotFoundError as error:
+        raise _answered(
+            MissingFileError,
             f"{filename!r} of {repo_id} is not in the local cache and could not be downloaded from "
-            f"{endpoint_url(endpoint)}. Check your connection (and HF_ENDPOINT), or drop local_files_only."
+            f"{endpoint_url(endpoint)}. Check your connection (and HF_ENDPOINT), or drop local_files_only.",
+            error,
         ) from None
-    except hub.EntryNotFoundError:
-        raise MissingFileError(
+    except hub.EntryNotFoundError as error:
+        raise _answered(
+            MissingFileError,
             f"{repo_id} has no file {filename!r} at revision {revision or 'main'}. Check the file name "
-            "(e.g. with HfApi().list_repo_files)."
+            "(e.g. with HfApi().list_repo_files).",
+            error,
         ) from None
-    except hub.RepositoryNotFoundError:
-        raise RepoNotFoundError(
-            f"Repository {where} not found. Check the repo id; if it is private, pass a token that can read it."
+    except hub.RepositoryNotFoundError as error:
+        raise _answered(
+            RepoNotFoundError,
+            f"Repository {where} not found. Check the repo id; if it is private, pass a token that can read it.",
+            error,
         ) from None
     except hub.HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else None
         if status == 401:
-            raise HubAccessError(
+            raise _answered(
+                HubAccessError,
                 f"The Hub refused the token for {where} (401). Pass a valid token (token=..., HF_TOKEN or "
-                "`hf auth login`)."
+                "`hf auth login`).",
+                error,
             ) from None
         if status == 403:
-            raise HubAccessError(
+            raise _answered(
+                HubAccessError,
                 f"The token cannot write to {where} (403): it is read-only or not allowed in that namespace. "
-                "Use a write token of the namespace's owner, or push to your own namespace."
+                "Use a write token of the namespace's owner, or push to your own namespace.",
+                error,
             ) from None
         if status in (409, 412):
-            raise HubConflictError(
-                f"{where} changed while pushing (someone else committed); nothing was written. Run the push again."
+            raise _answered(
+                HubConflictError,
+                f"{where} changed while pushing (someone else committed); nothing was written. Run the push again.",
+                error,
             ) from None
-        raise HubRequestError(f"The Hub answered an error for {where}: {error}") from None
+        raise _answered(HubRequestError, f"The Hub answered an error for {where}: {error}", error) from None
     except Exception as error:
         if not is_connection_error(error):
             raise
@@ -138,6 +153,13 @@ def hub_errors(
             f"Cannot reach {endpoint_url(endpoint)} for {repo_id} ({type(error).__name__}: {error}). Check your "
             "network connection and HF_ENDPOINT."
         ) from None
+
+
+def _answered(error_class: type[HuggingFaceSB3Error], message: str, error: Exception) -> HuggingFaceSB3Error:
+    """The package error for a Hub answer; also a ``requests.exceptions.HTTPError``, as 3.0's errors were."""
+    from .hub_http_errors import from_hub_answer
+
+    return from_hub_answer(error_class, message, getattr(error, "response", None))
 
 
 def is_connection_error(error: BaseException) -> bool:

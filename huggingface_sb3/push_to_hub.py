@@ -1,5 +1,11 @@
-"""3.0's module ``huggingface_sb3.push_to_hub``: ``package_to_hub``, ``push_to_hub``, ``generate_metadata``, and the
-helpers the RL Zoo imports from here (``_evaluate_agent``, ``_generate_replay``) with their 3.0 signatures.
+"""3.0's module ``huggingface_sb3.push_to_hub``: ``package_to_hub``, ``push_to_hub``, ``generate_metadata``, and every
+helper that huggingface_sb3 3.0 and the SB3 team's fork (``sb3-team-hf-integration`` 3.2) defined here, with their
+signatures: the RL Zoo imports ``_evaluate_agent``, ``_generate_replay`` and ``generate_metadata``; the fork added
+``_generate_metadata`` and ``entry_point``.
+
+The helpers keep their callers' contracts but not the old bugs: ``_generate_config`` no longer leaves an unzipped
+copy of the model beside the zip, nor republishes its pickles; a replay that cannot be made raises instead of being
+printed; ``_copy_file`` copies the path it is given (3.0 looked the name up in the working directory).
 
 The package attribute ``huggingface_sb3.push_to_hub`` is the *function* (as in 3.0), while
 ``from huggingface_sb3.push_to_hub import ...`` reaches this module.
@@ -7,8 +13,10 @@ The package attribute ``huggingface_sb3.push_to_hub`` is the *function* (as in 3
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .card import generate_metadata
 from .errors import MissingFileError
@@ -17,11 +25,11 @@ from .package import package_to_hub
 
 if TYPE_CHECKING:
     import gymnasium as gym
-    from huggingface_hub import CommitInfo
+    from huggingface_hub import CommitInfo, ModelCard, ModelCardData
     from stable_baselines3.common.base_class import BaseAlgorithm
     from stable_baselines3.common.vec_env import VecEnv
 
-__all__ = ["generate_metadata", "package_to_hub", "push_to_hub"]
+__all__ = ["entry_point", "generate_metadata", "is_atari", "package_to_hub", "push_to_hub"]
 
 
 def push_to_hub(
@@ -111,3 +119,90 @@ def _generate_replay(
         seed=None,
         progress=False,
     )
+
+
+def _generate_config(model: str, local_path: str | Path) -> None:
+    """3.0's helper: write ``config.json`` (the agent's hyperparameters and system info) for the zip
+    ``local_path/{model}.zip``, without its pickled blobs."""
+    import stable_baselines3
+
+    from .model_files import read_model_data, readable_config, write_json
+
+    name = model if model.endswith(".zip") else f"{model}.zip"
+    zip_path = Path(local_path) / name
+    if not zip_path.is_file():
+        raise MissingFileError(f"Cannot write config.json: no model zip at {zip_path}. Save the model there first.")
+    system_info = stable_baselines3.get_system_info(print_info=False)[0]
+    write_json(Path(local_path) / "config.json", readable_config(read_model_data(zip_path), system_info))
+
+
+def entry_point(env_id: str) -> str:
+    """The fork's helper: the entry point gymnasium registered for ``env_id`` (UnknownEnvironmentError if none)."""
+    import gymnasium as gym
+
+    from .environments import ensure_registered
+
+    ensure_registered(env_id)
+    return str(gym.spec(env_id).entry_point)
+
+
+def is_atari(env_id: str) -> bool:
+    """3.0's helper: whether ``env_id`` is an Atari game (UnknownEnvironmentError for an unknown id, where 3.0 fell
+    back to ``import gym`` and crashed)."""
+    from .environments import is_atari as atari
+
+    return atari(env_id)
+
+
+def _generate_metadata(model_name: str, env_id: str, mean_reward: float, std_reward: float) -> ModelCardData:
+    """The fork's helper: :func:`generate_metadata` as ``huggingface_hub``'s ``ModelCardData``."""
+    from huggingface_hub import ModelCardData
+
+    return ModelCardData(**generate_metadata(model_name, env_id, mean_reward, std_reward))
+
+
+def _generate_model_card(model_name: str, env_id: str, mean_reward: float, std_reward: float) -> ModelCard:
+    """3.0's and the fork's helper: a minimal model card with the leaderboard metadata.
+
+    Returns a ``ModelCard`` (the fork's contract) that also unpacks as 3.0's ``(card text, metadata dict)``.
+    """
+    from huggingface_hub import ModelCard
+
+    class _CardAndMetadata(ModelCard):
+        def __iter__(self) -> Iterator[Any]:
+            return iter((self.text, self.data.to_dict()))
+
+    metadata = _generate_metadata(model_name, env_id, mean_reward, std_reward)
+    body = (
+        f"\n# **{model_name}** Agent playing **{env_id}**\n\nThis is a trained model of a **{model_name}** agent "
+        f"playing **{env_id}** using the [stable-baselines3 library](https://github.com/DLR-RM/stable-baselines3).\n"
+    )
+    return _CardAndMetadata(f"---\n{metadata.to_yaml()}\n---\n{body}")
+
+
+def _save_model_card(repo_dir: str | Path, generated_model_card: str, metadata: dict[str, Any]) -> None:
+    """3.0's helper: write ``README.md`` in ``repo_dir`` (an existing one keeps its text) with ``metadata``."""
+    from huggingface_hub.repocard import metadata_save
+
+    readme = Path(repo_dir) / "README.md"
+    if not readme.exists():
+        readme.write_text(str(generated_model_card), encoding="utf-8")
+    metadata_save(readme, metadata)
+
+
+def _add_logdir(local_path: str | Path, logdir: str | Path) -> None:
+    """3.0's helper: copy the TensorBoard folder ``logdir`` to ``local_path/logs`` (replacing an older copy)."""
+    source, target = Path(logdir), Path(local_path) / "logs"
+    if not source.is_dir():
+        raise MissingFileError(f"Cannot add the logs: {source} is not a folder. Pass the TensorBoard log folder.")
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
+
+
+def _copy_file(filepath: str | Path, dst_directory: str | Path) -> None:
+    """3.0's helper: copy ``filepath`` into ``dst_directory``."""
+    source = Path(filepath)
+    if not source.is_file():
+        raise MissingFileError(f"Cannot copy {source}: no such file (resolved to {source.resolve()}).")
+    shutil.copy(source, Path(dst_directory) / source.name)

@@ -44,3 +44,19 @@ def test_errors_name_the_cause(repo, tmp_path, hub_repo_id):
     with pytest.raises(MissingFileError, match="not in the local cache"):
         load_from_hub(repo_id, "agent.zip", cache_dir=tmp_path / "empty", local_files_only=True)
     assert isinstance(MissingFileError("x"), FileNotFoundError)
+
+
+def test_hub_errors_are_also_requests_http_errors_as_in_3_0(repo, tmp_path):
+    """3.0 raised requests' HTTPError (through huggingface_hub < 1.0); the RL Zoo catches that for optional files."""
+    from requests.exceptions import HTTPError
+
+    repo_id, _ = repo
+    with pytest.raises(HTTPError) as missing:
+        load_from_hub(repo_id, "vec_normalize.pkl", cache_dir=tmp_path)
+    assert isinstance(missing.value, MissingFileError) and isinstance(missing.value, FileNotFoundError)
+    assert missing.value.response.status_code == 404
+    with pytest.raises(HTTPError) as no_repo:
+        load_from_hub(repo_id + "-missing", "agent.zip", cache_dir=tmp_path)
+    assert isinstance(no_repo.value, RepoNotFoundError) and no_repo.value.response.status_code in (401, 404)
+    with pytest.raises(HTTPError):
+        load_from_hub(repo_id, "agent.zip", revision="no-branch", cache_dir=tmp_path)
