@@ -103,10 +103,22 @@ class EvaluationEnv:
         return cls(venv, vec_normalize, monitored, _render_fps(venv), _wrapper_names(venv), owned)
 
     def grab_frame(self) -> np.ndarray | None:
-        """An RGB frame of the first sub-env, or None if it renders nothing."""
-        import numpy as np
+        """An RGB frame of the first sub-env, or None if it renders nothing.
 
-        frame = self.venv.env_method("render", indices=[0])[0]
+        Raises:
+            EnvironmentNotRenderableError: rendering needs a package that is not installed (pygame, ...).
+        """
+        import numpy as np
+        from gymnasium.error import DependencyNotInstalled
+
+        try:
+            frame = self.venv.env_method("render", indices=[0])[0]
+        except DependencyNotInstalled as error:
+            raise EnvironmentNotRenderableError(
+                f"The env cannot render frames for the replay video: {error} (for classic-control envs: "
+                'pip install "huggingface-sb3[classic-control]"). Or make no video: video=False (--no-video on the '
+                "command line)."
+            ) from None
         return None if frame is None else np.asarray(frame)
 
     def close(self) -> None:

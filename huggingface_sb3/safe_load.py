@@ -84,6 +84,9 @@ class UnavailableSchedule:
     it. For the learning rate it is a constant, the last rate the saved optimizer used (SB3 needs one to build the
     optimizer, and continuing training then keeps that rate). Other placeholders raise when training calls them:
     set them first (e.g. ``model.clip_range = lambda _: 0.2``).
+
+    Saved again (``model.save``, ``package_to_hub`` of a loaded agent), a constant is stored as SB3's own
+    ``ConstantSchedule``; any other placeholder as itself, which this loader reads back as the same placeholder.
     """
 
     def __init__(self, key: str, constant: float | None = None) -> None:
@@ -100,6 +103,13 @@ class UnavailableSchedule:
 
     def __repr__(self) -> str:
         return f"UnavailableSchedule({self.key!r}, constant={self.constant!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.constant is not None:
+            from stable_baselines3.common.utils import ConstantSchedule
+
+            return (ConstantSchedule, (self.constant,))
+        return (UnavailableSchedule, (self.key,))
 
 
 def check_zip(path: Path, limits: ZipLimits = ZipLimits()) -> None:
@@ -174,10 +184,20 @@ def decode_serialized(
         except DisallowedGlobal as refused:
             objects[key] = _substitute(key, value, refused, filename, env, learning_rate)
             substituted.append(key)
+        else:
+            if _holds_placeholder(objects[key]):  # saved from an agent loaded here before
+                substituted.append(key)
     for key in SPACE_KEYS:
         if key in objects:
             _forget_rng(objects[key])
     return objects, tuple(substituted)
+
+
+def _holds_placeholder(value: Any) -> bool:
+    """Whether ``value`` is a placeholder, or SB3's ``FloatSchedule`` around one."""
+    return isinstance(value, UnavailableSchedule) or isinstance(
+        getattr(value, "value_schedule", None), UnavailableSchedule
+    )
 
 
 def _decode(encoded: object, filename: str, key: str) -> Any:

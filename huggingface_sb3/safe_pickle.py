@@ -67,6 +67,7 @@ _ALLOWED_GLOBALS = frozenset(
         ("stable_baselines3.common.vec_env.vec_normalize", "VecNormalize"),
         ("stable_baselines3.common.running_mean_std", "RunningMeanStd"),
         ("torch", "device"),
+        ("huggingface_sb3.safe_load", "UnavailableSchedule"),
         ("torch._utils", "_rebuild_tensor_v2"),
         ("torch._utils", "_rebuild_parameter"),
     }

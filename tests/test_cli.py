@@ -72,6 +72,10 @@ def test_push_to_hub_from_an_rl_zoo_folder(hub_repo_id, hub_api, tmp_path):
         "vec_normalize.json",
     } <= files
     assert json.loads(result.stdout)["mean_reward"] > 60  # normalised with the experiment's statistics
+    # what was pushed (saved from an agent with placeholders for its old schedules) loads again on the safe path
+    evaluated = cli("huggingface-sb3", "evaluate", hub_repo_id, "--n-eval-episodes", "1", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["mean_reward"] > 60
 
 
 def test_load_from_hub_downloads_the_agent_files(published, tmp_path):

@@ -50,6 +50,26 @@ def test_ars_schedules_become_documented_placeholders():
         agent.model.delta_std_schedule(1.0)
 
 
+@pytest.mark.parametrize(("algo", "env_id"), [("ars", "Acrobot-v1"), ("ppo", "CartPole-v1")])
+def test_an_agent_with_placeholders_saved_again_loads_again(algo, env_id, tmp_path):
+    """push-to-hub of a published agent saves what load_agent built: placeholders must survive the round trip."""
+    from stable_baselines3.common.utils import ConstantSchedule
+
+    agent = load_agent(zoo_experiment(algo, env_id), device="cpu")
+    agent.model.save(tmp_path / "again")
+    again = load_agent(tmp_path / "again.zip", env_id=env_id, algo=agent.algo, device="cpu")
+    if algo == "ppo":  # its learning rate had a constant (the optimizer's): now SB3's own ConstantSchedule
+        assert isinstance(again.model.learning_rate, ConstantSchedule)
+        assert set(again.placeholders) == {"clip_range"}
+    else:  # ARS has no optimizer: every placeholder stays one
+        assert set(again.placeholders) == {"learning_rate", "lr_schedule", "delta_std_schedule"}
+    observation = agent.model.observation_space.sample()
+    assert (
+        again.model.predict(observation, deterministic=True)[0]
+        == agent.model.predict(observation, deterministic=True)[0]
+    ).all()
+
+
 def test_vec_normalize_statistics_are_frozen():
     agent = load_agent(zoo_experiment("ppo", "MountainCarContinuous-v0"), device="cpu")
     assert type(agent.env).__name__ == "VecNormalize"

@@ -91,3 +91,57 @@ def test_card_text_names_the_agent(ppo_cartpole, hub_repo_id):
         n_eval_episodes=1, video=False, progress=False,
     )  # fmt: skip
     assert ModelCard.load(hub_repo_id).text.count("# PPO agent playing CartPole-v1") == 1
+
+
+def test_a_replay_without_the_renderers_package_is_a_clear_error(ppo_cartpole, tmp_path, monkeypatch):
+    """rl_zoo3 does not install pygame: filming CartPole then fails in gymnasium; say what to install."""
+    from huggingface_sb3.errors import EnvironmentNotRenderableError
+
+    monkeypatch.setitem(sys.modules, "pygame", None)  # `import pygame` now fails, as where it is not installed
+    with pytest.raises(EnvironmentNotRenderableError, match=r"huggingface-sb3\[classic-control\].*--no-video"):
+        _generate_replay(ppo_cartpole, gym.make("CartPole-v1", render_mode="rgb_array"), 5, True, tmp_path)
+    assert not (tmp_path / "replay.mp4").exists()
+
+
+def test_every_name_of_3_0_and_the_fork_is_kept(ppo_cartpole, tmp_path):
+    """The names huggingface_sb3 3.0 and sb3-team-hf-integration 3.2 define in huggingface_sb3.push_to_hub."""
+    from huggingface_hub import ModelCardData
+
+    from huggingface_sb3.load_from_hub import load_from_hub
+    from huggingface_sb3.push_to_hub import (
+        _add_logdir,
+        _copy_file,
+        _generate_config,
+        _generate_metadata,
+        _generate_model_card,
+        _save_model_card,
+        entry_point,
+        is_atari,
+    )
+
+    assert load_from_hub is huggingface_sb3.load_from_hub
+    metadata = _generate_metadata("PPO", "CartPole-v1", 1.0, 0.5)
+    assert isinstance(metadata, ModelCardData) and metadata.to_dict() == generate_metadata(
+        "PPO", "CartPole-v1", 1.0, 0.5
+    )
+    card = _generate_model_card("PPO", "CartPole-v1", 1.0, 0.5)  # the fork's ModelCard, 3.0's (text, metadata)
+    text, as_dict = card
+    assert card.data.to_dict() == as_dict == generate_metadata("PPO", "CartPole-v1", 1.0, 0.5)
+    assert "# **PPO** Agent playing **CartPole-v1**" in text
+    _save_model_card(tmp_path, text, as_dict)
+    assert ModelCard.load(tmp_path / "README.md").data.to_dict()["model-index"][0]["name"] == "PPO"
+
+    ppo_cartpole.save(tmp_path / "ppo-CartPole-v1")
+    _generate_config("ppo-CartPole-v1", tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["n_steps"] == 128 and "system_info" in config
+    assert not (tmp_path / "ppo-CartPole-v1").exists()  # 3.0 left an unzipped copy of the model beside the zip
+    assert ":serialized:" not in json.dumps(config)
+
+    (tmp_path / "tb" / "run_1").mkdir(parents=True)
+    (tmp_path / "tb" / "run_1" / "events").write_text("e")
+    _add_logdir(tmp_path / "repo", tmp_path / "tb")
+    assert (tmp_path / "repo" / "logs" / "run_1" / "events").read_text() == "e"
+    _copy_file(tmp_path / "config.json", tmp_path / "repo")
+    assert (tmp_path / "repo" / "config.json").is_file()
+    assert entry_point("CartPole-v1").endswith("CartPoleEnv") and is_atari("CartPole-v1") is False
