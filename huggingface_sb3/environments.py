@@ -70,11 +70,16 @@ def ensure_registered(env_id: str) -> None:
     )
 
 
+def entry_point(env_id: str) -> str:
+    """The entry point gymnasium registered for ``env_id`` (UnknownEnvironmentError if there is none)."""
+    ensure_registered(env_id)
+    return str(_gym().spec(env_id).entry_point)
+
+
 def is_atari(env_id: str) -> bool:
     """Whether ``env_id`` is an Arcade Learning Environment game (ale-py)."""
-    ensure_registered(env_id)
-    entry_point = str(_gym().spec(env_id).entry_point)
-    return "ale_py" in entry_point or "AtariEnv" in entry_point
+    target = entry_point(env_id)
+    return "ale_py" in target or "AtariEnv" in target
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .card import generate_metadata
+from .environments import entry_point, is_atari  # 3.0's is_atari and the fork's entry_point (no more `import gym`)
 from .errors import MissingFileError
 from .hub_access import check_repo_id, hub_api, hub_errors, require_token
 from .package import package_to_hub
@@ -134,24 +135,6 @@ def _generate_config(model: str, local_path: str | Path) -> None:
         raise MissingFileError(f"Cannot write config.json: no model zip at {zip_path}. Save the model there first.")
     system_info = stable_baselines3.get_system_info(print_info=False)[0]
     write_json(Path(local_path) / "config.json", readable_config(read_model_data(zip_path), system_info))
-
-
-def entry_point(env_id: str) -> str:
-    """The fork's helper: the entry point gymnasium registered for ``env_id`` (UnknownEnvironmentError if none)."""
-    import gymnasium as gym
-
-    from .environments import ensure_registered
-
-    ensure_registered(env_id)
-    return str(gym.spec(env_id).entry_point)
-
-
-def is_atari(env_id: str) -> bool:
-    """3.0's helper: whether ``env_id`` is an Atari game (UnknownEnvironmentError for an unknown id, where 3.0 fell
-    back to ``import gym`` and crashed)."""
-    from .environments import is_atari as atari
-
-    return atari(env_id)
 
 
 def _generate_metadata(model_name: str, env_id: str, mean_reward: float, std_reward: float) -> ModelCardData:

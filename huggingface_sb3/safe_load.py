@@ -179,10 +179,11 @@ def decode_serialized(
     for key, value in data.items():
         if not (isinstance(value, dict) and SERIALIZED in value):
             continue
+        pickled = _base64(value[SERIALIZED], filename, key)
         try:
-            objects[key] = _decode(value[SERIALIZED], filename, key)
+            objects[key] = _unpickle(pickled, filename, key)
         except DisallowedGlobal as refused:
-            objects[key] = _substitute(key, value, refused, filename, env, learning_rate)
+            objects[key] = _substitute(key, value, pickled, refused, filename, env, learning_rate)
             substituted.append(key)
         else:
             if _holds_placeholder(objects[key]):  # saved from an agent loaded here before
@@ -200,15 +201,21 @@ def _holds_placeholder(value: Any) -> bool:
     )
 
 
-def _decode(encoded: object, filename: str, key: str) -> Any:
+def _base64(encoded: object, filename: str, key: str) -> bytes:
     if not isinstance(encoded, str):
         raise CorruptArtifactError(f"{filename}: entry {key!r} has a non-text serialized value.")
     try:
-        return restricted_loads(base64.b64decode(encoded, validate=True))
+        return base64.b64decode(encoded, validate=True)
+    except binascii.Error as error:
+        raise CorruptArtifactError(f"{filename}: entry {key!r} is not valid base64 ({error}).") from None
+
+
+def _unpickle(pickled: bytes, filename: str, key: str) -> Any:
+    try:
+        return restricted_loads(pickled)
     except DisallowedGlobal:
         raise
     except (
-        binascii.Error,
         pickle.UnpicklingError,
         EOFError,
         ValueError,
@@ -222,13 +229,14 @@ def _decode(encoded: object, filename: str, key: str) -> Any:
 def _substitute(
     key: str,
     value: dict[str, Any],
+    pickled: bytes,
     refused: DisallowedGlobal,
     filename: str,
     env: gym.Env | VecEnv | None,
     learning_rate: Callable[[], float | None],
 ) -> Any:
     """A placeholder or rebuilt value for an entry that cannot be unpickled safely, or UnsafeArtifactError."""
-    if key not in NEEDED_TO_LOAD and pickles_a_function(base64.b64decode(value[SERIALIZED])):
+    if key not in NEEDED_TO_LOAD and pickles_a_function(pickled):
         return UnavailableSchedule(key, learning_rate() if key in LEARNING_RATE_KEYS else None)
     if key in SPACE_KEYS and _not_installed(refused.module):
         if env is not None:
