@@ -73,10 +73,14 @@ class CardFacts:
 
 def render_card(facts: CardFacts, *, existing: str | None, tags: list[str], license: str | None) -> str:
     """The full README: merged metadata, and the generated body in place of (or after) the existing prose."""
-    from huggingface_hub import ModelCard, ModelCardData
+    from huggingface_hub import ModelCardData
 
-    old = ModelCard(existing) if existing else None
-    metadata = old.data.to_dict() if old is not None else {}
+    from .card_metadata import MetadataError, read_metadata, split_readme
+
+    try:
+        metadata = read_metadata(existing) if existing else {}
+    except MetadataError:
+        metadata = {}  # an unreadable (or hostile) card's metadata is replaced, its prose kept
     ours = generate_metadata(facts.algo, facts.env_id, facts.evaluation.mean_reward, facts.evaluation.std_reward)
     metadata.pop("model-index", None)
     metadata.pop("eval_results", None)
@@ -86,7 +90,7 @@ def render_card(facts: CardFacts, *, existing: str | None, tags: list[str], lice
     if license is not None:
         metadata["license"] = license
     body = f"{BODY_BEGIN}\n{_body(facts)}\n{BODY_END}"
-    text = _merge_body(old.text if old is not None else "", body)
+    text = _merge_body(split_readme(existing)[1] if existing else "", body)
     return f"---\n{ModelCardData(**metadata).to_yaml()}\n---\n{text}"
 
 

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-# The same block the huggingface_hub client recognises (huggingface_hub.repocard.REGEX_YAML_BLOCK).
-_YAML_BLOCK_RE = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$))")
+
+@dataclass(frozen=True)
+class MetadataLimits:
+    """What reading a README's metadata may cost; the defaults are far above any real card.
+
+    Attributes:
+        max_bytes: the largest YAML block read (the Hub's own cards stay under a few KiB).
+        max_aliases: the most YAML aliases (``*name``) the block may use.
+    """
+
+    max_bytes: int = 64 * 1024
+    max_aliases: int = 100
+
+    @property
+    def max_expanded_chars(self) -> int:
+        """The most characters of values (plus one per value) the metadata may spell out once every alias is
+        expanded, as JSON would send it: aliases may not make it much bigger than the largest card without them."""
+        return 2 * self.max_bytes
+
+
+# The block huggingface_hub 1.x recognises (huggingface_hub.repocard.REGEX_YAML_BLOCK). Each alternative has a
+# fixed length except ``[ \t]*`` before a line end, so matching is linear: the 0.x regex, whose newline runs
+# (``[\r\n]+``) could overlap, took 30 s on 4,000 newlines after ``---``.
+_YAML_BLOCK_RE = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 
 
 class MetadataError(ValueError):
@@ -19,15 +42,40 @@ class MetadataError(ValueError):
         self.problems = problems
 
 
-def read_metadata(readme: str) -> dict[str, Any]:
-    """The metadata of a README (``{}`` when it has no YAML block); MetadataError if the YAML is broken."""
+def split_readme(readme: str) -> tuple[str | None, str]:
+    """``(YAML block or None, the text after it)``, split where huggingface_hub splits a card."""
     match = _YAML_BLOCK_RE.search(readme)
     if match is None:
+        return None, readme
+    return match.group(2), readme[match.end() :]
+
+
+def read_metadata(readme: str, limits: MetadataLimits = MetadataLimits()) -> dict[str, Any]:
+    """The metadata of a README (``{}`` when it has no YAML block); MetadataError if the YAML is broken or too big.
+
+    Bounded for untrusted cards by ``limits``: the YAML's size, its number of aliases, and its size once aliases
+    are expanded (a few hundred bytes of nested aliases would otherwise expand to gigabytes when the metadata is
+    sent as JSON). Dates stay strings, as in JSON.
+    """
+    block, _ = split_readme(readme)
+    if not block:
         return {}
+    if len(block.encode("utf-8", "replace")) > limits.max_bytes:
+        raise MetadataError([f"The README metadata is larger than {limits.max_bytes} bytes."])
+    loader = _BoundedLoader(block, limits.max_aliases)
     try:
-        data = yaml.safe_load(match.group(2))
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        _expanded_size(node, {}, limits.max_expanded_chars)
+        data = loader.construct_document(node)
     except yaml.YAMLError as error:
         raise MetadataError([f"Invalid YAML in the README metadata: {error}"]) from None
+    except (_TooLargeError, RecursionError) as error:
+        reason = str(error) if isinstance(error, _TooLargeError) else "it is nested too deeply"
+        raise MetadataError([f"The README metadata is refused: {reason}."]) from None
+    finally:
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -35,9 +83,62 @@ def read_metadata(readme: str) -> dict[str, Any]:
     return data
 
 
-def validate_metadata(readme: str) -> dict[str, Any]:
+class _TooLargeError(Exception):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """A safe YAML loader that counts aliases while composing, and keeps dates, sets and binaries JSON-friendly."""
+
+    def __init__(self, stream: str, max_aliases: int) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+        self.max_aliases = max_aliases
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > self.max_aliases:
+                raise _TooLargeError(f"it uses more than {self.max_aliases} aliases")
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+def _plain_scalar(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+def _set_as_list(loader: yaml.SafeLoader, node: yaml.Node) -> list[Any]:
+    return list(loader.construct_mapping(node))  # type: ignore[arg-type]
+
+
+for _tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
+    _BoundedLoader.add_constructor(_tag, _plain_scalar)
+_BoundedLoader.add_constructor("tag:yaml.org,2002:set", _set_as_list)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], limit: int) -> int:
+    """How many characters ``node`` spells out with aliases expanded (one more per value); _TooLargeError past
+    ``limit``. Aliased nodes are shared objects in the composed graph, so each is measured once (``sizes``)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(item, sizes, limit) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(
+            _expanded_size(key, sizes, limit) + _expanded_size(value, sizes, limit) for key, value in node.value
+        )
+    else:
+        size = 1 + len(node.value)
+    if size > limit:
+        raise _TooLargeError(f"its aliases expand it to more than {limit} characters")
+    sizes[id(node)] = size
+    return size
+
+
+def validate_metadata(readme: str, limits: MetadataLimits = MetadataLimits()) -> dict[str, Any]:
     """Read the metadata and check the fields the Hub and the Deep RL leaderboard rely on; return it."""
-    data = read_metadata(readme)
+    data = read_metadata(readme, limits)
     problems: list[str] = []
     for key in ("tags", "datasets", "metrics", "language"):
         value = data.get(key)

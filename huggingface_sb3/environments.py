@@ -16,7 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import EnvironmentNotRenderableError, EvaluationError, UnknownEnvironmentError
+from .errors import (
+    CorruptArtifactError,
+    EnvironmentNotRenderableError,
+    EvaluationError,
+    UnknownEnvironmentError,
+    UnsafeArtifactError,
+)
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -68,6 +74,34 @@ def ensure_registered(env_id: str) -> None:
         f"Unknown environment id {env_id!r}: gymnasium has no environment registered under it.{suggestion}{atari} "
         "Pass the id you trained on (e.g. 'CartPole-v1')."
     )
+
+
+def env_id_from_file(value: object, filename: str, *, trust_remote_code: bool = False) -> str | None:
+    """An env id read from a repo's file (model card, ``results.json``, the RL Zoo's ``args.yml``), checked before
+    gymnasium sees it; None when the file gives none.
+
+    gymnasium imports the module that a ``module:Env-v0`` id names, so such an id from a file would run code the
+    repo chose: it is refused unless ``trust_remote_code`` (ids the user passes are not checked).
+
+    Raises:
+        CorruptArtifactError: the value is not text.
+        UnsafeArtifactError: a ``module:`` prefix, without ``trust_remote_code``.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise CorruptArtifactError(f"{filename} gives the environment id {value!r}, which is not text. Pass env_id=...")
+    if ":" in value and not trust_remote_code:
+        module, plain = value.split(":", 1)
+        raise UnsafeArtifactError(
+            f"{filename} names the environment {value!r}: gymnasium would import the module {module!r} to make it, "
+            f"running code the repo chose. Import that module yourself if you trust it (it registers the environment) "
+            f"and pass env_id={plain!r} (or env=...), or pass trust_remote_code=True if you trust the repo's author.",
+            filename=filename,
+            key="env_id",
+            global_name=module,
+        )
+    return value
 
 
 def entry_point(env_id: str) -> str:

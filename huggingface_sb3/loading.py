@@ -344,7 +344,7 @@ def _load(
             f"Cannot tell the algorithm of {files.source}/{zip_name}. Pass algo='PPO' (or ...)."
         )
     algo_class = algorithm_class(algo_name)
-    env_id = env_id or env_id_from_card(card) or (results or {}).get("env_id") or zoo.get("args.yml", {}).get("env")
+    env_id = env_id or _env_id_from_files(card, results, zoo, trusted=trust_remote_code)
     model, placeholders = _load_model(zip_path, algo_class, env, device, trust_remote_code)
     kwargs = dict(env_kwargs if env_kwargs is not None else zoo.get("env_kwargs.yml") or {})
     if render_mode is not None:
@@ -367,13 +367,31 @@ def _load(
     )
 
 
+def _env_id_from_files(
+    card: dict[str, Any], results: dict[str, Any] | None, zoo: dict[str, dict[str, Any]], *, trusted: bool
+) -> str | None:
+    """The env id the card, ``results.json`` or the RL Zoo's ``args.yml`` gives (in that order), refused when it
+    would make gymnasium import a module, unless ``trusted`` (see :func:`.environments.env_id_from_file`)."""
+    from .environments import env_id_from_file
+
+    given = (
+        ("README.md", env_id_from_card(card)),
+        ("results.json", (results or {}).get("env_id")),
+        ("args.yml", zoo.get("args.yml", {}).get("env")),
+    )
+    return next(
+        (env_id for name, value in given if (env_id := env_id_from_file(value, name, trust_remote_code=trusted))),
+        None,
+    )
+
+
 def _card_metadata(files: _AgentFiles) -> dict[str, Any]:
     if "README.md" not in files.names:
         return {}
-    from huggingface_hub import ModelCard
+    from .card_metadata import read_metadata
 
     try:
-        return ModelCard(files.path("README.md").read_text(encoding="utf-8")).data.to_dict()
+        return read_metadata(files.path("README.md").read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
         return {}
 

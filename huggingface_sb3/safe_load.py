@@ -11,7 +11,10 @@ An SB3 zip holds a JSON ``data`` member whose non-JSON values are base64 cloudpi
    that entry (:data:`NEEDED_TO_LOAD`); a space whose class comes from a package that is not installed is taken
    from the env, or rebuilt from the JSON's readable fields; anything else that needs a global outside the
    allow-list raises :class:`UnsafeArtifactError`;
-3. hands those values to SB3 as ``custom_objects``, so SB3 unpickles nothing itself, and its ``torch.load`` calls
+3. checks what SB3 is about to build from them (:func:`_check_agent`): entries of the types SB3 needs, spaces, the
+   policy's size against ``policy.pth``, and buffers within bounds, so that a few bytes cannot make it allocate
+   gigabytes or compute for minutes;
+4. hands those values to SB3 as ``custom_objects``, so SB3 unpickles nothing itself, and its ``torch.load`` calls
    use ``weights_only=True`` (SB3 >= 2.8 does so for every file, whatever version saved it).
 """
 
@@ -29,9 +32,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .agent_data import check_entries
+from .agent_limits import (
+    MAX_SPACE_ELEMENTS,
+    check_buffers,
+    check_policy_size,
+    check_space,
+    element_count,
+    refused_entry,
+)
 from .errors import CorruptArtifactError, UnsafeArtifactError
 from .model_files import VEC_NORMALIZE_FORMAT
-from .safe_pickle import DisallowedGlobal, pickles_a_function, restricted_loads
+from .safe_pickle import DisallowedGlobal, RefusedCall, pickles_a_function, restricted_loads
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -190,6 +202,7 @@ def decode_serialized(
                 substituted.append(key)
     for key in SPACE_KEYS:
         if key in objects:
+            check_space(objects[key], filename, key)
             _forget_rng(objects[key])
     return objects, tuple(substituted)
 
@@ -215,6 +228,8 @@ def _unpickle(pickled: bytes, filename: str, key: str) -> Any:
         return restricted_loads(pickled)
     except DisallowedGlobal:
         raise
+    except RefusedCall as refused:
+        raise refused_entry(filename, key, str(refused)) from None
     except (
         pickle.UnpicklingError,
         EOFError,
@@ -299,11 +314,13 @@ def rebuild_space(value: dict[str, Any]) -> Any | None:
         if kind.endswith(".MultiDiscrete'>"):
             return gym.spaces.MultiDiscrete(_numbers(value["nvec"], np.int64))
         if kind.endswith(".Box'>"):
-            shape = tuple(value["_shape"])
-            low, high = _numbers(value["low"], value["dtype"]), _numbers(value["high"], value["dtype"])
+            shape, dtype = tuple(value["_shape"]), np.dtype(value["dtype"])
+            if dtype.kind not in "iufb":  # as gymnasium's Box requires (a "V1000000000" dtype would allocate gigabytes)
+                return None
+            low, high = _numbers(value["low"], dtype), _numbers(value["high"], dtype)
             if "..." in str(value["low"]) + str(value["high"]):
                 return None
-            return gym.spaces.Box(low=low.reshape(shape), high=high.reshape(shape), dtype=np.dtype(value["dtype"]))
+            return gym.spaces.Box(low=low.reshape(shape), high=high.reshape(shape), dtype=dtype)
     except (KeyError, TypeError, ValueError):
         return None
     return None
@@ -328,6 +345,7 @@ def load_model(
     """
     data = read_agent_data(path)
     objects, substituted = decode_serialized(data, path.name, env, learning_rate=lambda: _saved_learning_rate(path))
+    _check_agent(path, {**data, **objects})
     try:
         return algo_class.load(path, env=env, device=device, custom_objects=objects), substituted
     except pickle.UnpicklingError as error:
@@ -339,6 +357,20 @@ def load_model(
         ) from None
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise CorruptArtifactError(f"{path.name} is damaged ({error}); download it again.") from None
+
+
+def _check_agent(path: Path, values: dict[str, Any]) -> None:
+    """Refuse an agent whose entries (``data``, serialized ones decoded) are not of the types Stable-Baselines3 needs,
+    or that would make it build more than a real agent (:mod:`.agent_data`, :mod:`.agent_limits`).
+
+    Raises:
+        CorruptArtifactError: naming the entry, before anything is allocated.
+    """
+    check_entries(values, path.name)
+    check_buffers(values, path.name)
+    with zipfile.ZipFile(path) as archive:
+        stored = archive.getinfo("policy.pth").file_size
+    check_policy_size(values, stored, path.name)
 
 
 def _saved_learning_rate(path: Path) -> float | None:
@@ -419,6 +451,8 @@ def _vec_normalize_from_json(path: Path, venv: VecEnv) -> VecNormalize:
         def running(entry: dict[str, Any]) -> RunningMeanStd:
             import numpy as np
 
+            if (element_count(entry["shape"]) or 0) > MAX_SPACE_ELEMENTS:
+                raise ValueError(f"statistics of shape {entry['shape']}, more than {MAX_SPACE_ELEMENTS:,} values")
             result = RunningMeanStd(shape=tuple(entry["shape"]))
             result.mean = np.asarray(entry["mean"], dtype=np.float64).reshape(entry["shape"])
             result.var = np.asarray(entry["var"], dtype=np.float64).reshape(entry["shape"])

@@ -3,7 +3,10 @@
 A pickle can call any importable function while it is read. This unpickler resolves only the globals SB3 really
 stores (spaces, numpy arrays, scalars and RNG states, SB3 schedules, buffers, policies, feature extractors, noise,
 ``VecNormalize`` and its running statistics, torch tensors, optimiser and activation classes) and refuses every other
-one *before* it can be called. Tensor storages are read with ``torch.load(weights_only=True)``. Names that moved are
+one *before* it can be called. Each call a pickle makes is vetted before it runs: a class SB3 stores by reference
+(policies, buffers, extractors, optimisers, ``VecNormalize``, ...) is never called, and a call that would allocate
+more than the file holds (``Box(0, 1, (10**8,))``, an empty array of 10**9 elements) is refused. Tensor storages are
+read with ``torch.load(weights_only=True)``. Names that moved are
 mapped: ``numpy.core`` to ``numpy._core`` (NumPy 2) and ``gym``'s spaces to gymnasium's (agents saved with SB3 1.x
 under ``gym``). The RL Zoo's ``SimpleLinearSchedule`` is rebuilt by :mod:`.zoo_schedules`, without rl_zoo3.
 
@@ -18,9 +21,13 @@ from __future__ import annotations
 import importlib
 import io
 import pickle
+import struct
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-__all__ = ["DisallowedGlobal", "pickles_a_function", "restricted_loads"]
+from .agent_limits import MAX_ALLOCATION_BYTES, element_count
+
+__all__ = ["DisallowedGlobal", "RefusedCall", "pickles_a_function", "restricted_loads"]
 
 _MODULE_ALIASES = {
     "numpy.core.multiarray": "numpy._core.multiarray",
@@ -84,6 +91,52 @@ _CLASS_FAMILIES = (
 )
 
 
+# Allow-listed classes that Stable-Baselines3 stores by reference, or rebuilds from their state without calling them
+# (as are the classes of _CLASS_FAMILIES): a pickle calling one would build a normaliser from the file's numbers.
+_REFERENCE_ONLY = frozenset({("stable_baselines3.common.vec_env.vec_normalize", "VecNormalize")})
+
+
+@dataclass(frozen=True)
+class _Allocation:
+    """Where a callable's arguments say how much it allocates: the (position, keyword) of its shape and of its dtype,
+    and the dtype it uses by default. The values are not in the file, so their size is bounded."""
+
+    shape: tuple[int | None, str | None]
+    dtype: tuple[int | None, str | None]
+    default_dtype: str
+
+    def size(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+        """Bytes the call would allocate (0 when its arguments are not a shape: the callee refuses those)."""
+        import numpy as np
+
+        count = element_count(_argument(args, kwargs, self.shape, None)) or 0
+        try:
+            itemsize = np.dtype(_argument(args, kwargs, self.dtype, self.default_dtype)).itemsize
+        except (TypeError, ValueError):
+            itemsize = 1
+        return count * max(itemsize, 1)
+
+
+def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], where: tuple[int | None, str | None], default: Any) -> Any:
+    position, keyword = where
+    if keyword is not None and keyword in kwargs:
+        return kwargs[keyword]
+    return args[position] if position is not None and position < len(args) else default
+
+
+_ALLOCATIONS = {
+    ("gymnasium.spaces.box", "Box"): _Allocation(shape=(2, "shape"), dtype=(3, "dtype"), default_dtype="float32"),
+    ("numpy", "ndarray"): _Allocation(shape=(0, "shape"), dtype=(1, "dtype"), default_dtype="float64"),
+    ("numpy._core.multiarray", "_reconstruct"): _Allocation(shape=(1, None), dtype=(2, None), default_dtype="uint8"),
+    ("stable_baselines3.common.running_mean_std", "RunningMeanStd"): _Allocation(
+        shape=(1, "shape"), dtype=(None, None), default_dtype="float64"
+    ),
+    ("numpy.random.bit_generator", "SeedSequence"): _Allocation(
+        shape=(None, "pool_size"), dtype=(None, None), default_dtype="uint32"
+    ),
+}
+
+
 def _storage_from_bytes(data: bytes) -> Any:
     """A tensor storage pickled by torch (``torch.storage._load_from_bytes``, which loads with
     ``weights_only=False``), loaded with ``weights_only=True`` instead."""
@@ -114,15 +167,22 @@ class DisallowedGlobal(pickle.UnpicklingError):
         return f"{self.module}.{self.name}"
 
 
-def _resolve(module: str, name: str) -> Any:
+class RefusedCall(pickle.UnpicklingError):
+    """A pickle asked an allow-listed global for something Stable-Baselines3's files never need: to allocate more
+    than :data:`~.agent_limits.MAX_ALLOCATION_BYTES` the file does not hold, to call a class that SB3 only stores by
+    reference, or to set attributes on a class. Nothing was called."""
+
+
+def _resolve(module: str, name: str) -> tuple[Any, bool]:
+    """The global a pickle names, and whether it may only be referenced (created empty, never called)."""
     target = _MODULE_ALIASES.get(module, module)
     if (target, name) in _SAFE_STAND_INS:
-        return _SAFE_STAND_INS[(target, name)]
+        return _SAFE_STAND_INS[(target, name)], False
     if (target, name) in _STAND_IN_CLASSES:
         stand_in_module, stand_in_name = _STAND_IN_CLASSES[(target, name)]
-        return getattr(importlib.import_module(stand_in_module), stand_in_name)
+        return getattr(importlib.import_module(stand_in_module), stand_in_name), False
     if (target, name) in _ALLOWED_GLOBALS:
-        return getattr(importlib.import_module(target), name)
+        return getattr(importlib.import_module(target), name), (target, name) in _REFERENCE_ONLY
     families = [
         (base_module, base_name) for prefixes, base_module, base_name in _CLASS_FAMILIES if target.startswith(prefixes)
     ]
@@ -134,13 +194,80 @@ def _resolve(module: str, name: str) -> Any:
         for base_module, base_name in families:
             base = getattr(importlib.import_module(base_module), base_name)
             if isinstance(candidate, type) and issubclass(candidate, base):
-                return candidate
+                return candidate, True
     raise DisallowedGlobal(module, name)
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+@dataclass(frozen=True)
+class _CallRule:
+    """How a resolved global may be called by a pickle."""
+
+    name: str
+    reference_only: bool
+    allocation: _Allocation | None
+
+
+class _RestrictedUnpickler(pickle._Unpickler):  # the pure-Python VM, to vet every call before it is made
+    """Resolves only allow-listed globals, and vets each call a pickle makes of them (REDUCE, NEWOBJ, INST, OBJ) and
+    each BUILD, before it runs."""
+
+    dispatch: ClassVar[dict[int, Any]] = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file)
+        self._rules: dict[Any, _CallRule] = {}
+
     def find_class(self, module: str, name: str) -> Any:
-        return _resolve(module, name)
+        value, reference_only = _resolve(module, name)
+        target = _MODULE_ALIASES.get(module, module)
+        self._rules[value] = _CallRule(f"{target}.{name}", reference_only, _ALLOCATIONS.get((target, name)))
+        return value
+
+    def _vet(self, callee: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, empty: bool) -> None:
+        """Refuse a call of ``callee`` (``empty``: only its ``__new__``) that SB3's files never make."""
+        rule = self._rules.get(callee) if callable(callee) else None
+        if rule is None:
+            return
+        if rule.reference_only and not empty:
+            raise RefusedCall(f"calls {rule.name}, a class Stable-Baselines3 only stores by reference")
+        size = rule.allocation.size(args, kwargs) if rule.allocation else 0
+        if size > MAX_ALLOCATION_BYTES:
+            raise RefusedCall(
+                f"calls {rule.name} to allocate {size:,} bytes the file does not hold (an agent's spaces and arrays "
+                f"need at most {MAX_ALLOCATION_BYTES:,})"
+            )
+
+    def _load_reduce(self) -> None:
+        args = self.stack.pop()
+        self._vet(self.stack[-1], args, {}, empty=False)
+        self.stack[-1] = self.stack[-1](*args)
+
+    def _load_newobj(self) -> None:
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        self._vet(cls, args, {}, empty=True)
+        self.append(cls.__new__(cls, *args))
+
+    def _load_newobj_ex(self) -> None:
+        kwargs = self.stack.pop()
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        self._vet(cls, args, kwargs, empty=True)
+        self.append(cls.__new__(cls, *args, **kwargs))
+
+    def _instantiate(self, klass: Any, args: tuple[Any, ...]) -> None:  # INST and OBJ
+        self._vet(klass, args, {}, empty=False)
+        super()._instantiate(klass, args)
+
+    def _load_build(self) -> None:
+        if isinstance(self.stack[-2], type):
+            raise RefusedCall(f"sets attributes of the class {self.stack[-2].__qualname__}")
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.REDUCE[0]] = _load_reduce
+    dispatch[pickle.NEWOBJ[0]] = _load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = _load_newobj_ex
+    dispatch[pickle.BUILD[0]] = _load_build
 
 
 def restricted_loads(data: bytes) -> Any:
@@ -148,9 +275,15 @@ def restricted_loads(data: bytes) -> Any:
 
     Raises:
         DisallowedGlobal: the first global outside the allow-list (nothing of it was run).
+        RefusedCall: a call of an allowed global that SB3's files never make (nothing of it was run).
         pickle.UnpicklingError, ValueError, ...: a malformed pickle.
     """
-    return _RestrictedUnpickler(io.BytesIO(data)).load()
+    try:
+        return _RestrictedUnpickler(io.BytesIO(data)).load()
+    except (KeyError, struct.error, RuntimeError) as error:
+        # the pure-Python VM's unknown or truncated opcode; torch refusing a tensor whose size does not fit its bytes
+        first_line = next(iter(str(error).splitlines()), "")
+        raise pickle.UnpicklingError(f"malformed pickle ({type(error).__name__}: {first_line})") from None
 
 
 # How pickles rebuild a function by value: cloudpickle's constructors (every version since 0.5), and the function types

@@ -58,7 +58,7 @@ def run_write(args: argparse.Namespace) -> int:
     """Build the card's facts from the folder and write README.md."""
     from ..agent_files import algorithm_class, algorithm_from_data, pick_agent_zip
     from ..card import CardFacts, render_card
-    from ..environments import frame_stack_of, is_atari
+    from ..environments import env_id_from_file, frame_stack_of, is_atari
     from ..errors import InvalidArgumentError, MissingFileError
     from ..evaluation import EvaluationResult
     from ..hub_access import resolve_url
@@ -76,7 +76,7 @@ def run_write(args: argparse.Namespace) -> int:
     if zip_name is None:
         raise MissingFileError(f"{folder} has no single agent .zip; put the agent's zip in it.")
     data = read_agent_data(folder / zip_name)
-    env_id = args.env_id or results.get("env_id")
+    env_id = args.env_id or env_id_from_file(results.get("env_id"), results_path.name)
     algo_name = args.algo or results.get("algo") or algorithm_from_data(data)
     if not env_id or not algo_name:
         raise InvalidArgumentError("Cannot tell the env id or the algorithm: pass --env-id and --algo.")

@@ -20,6 +20,7 @@ from ..hub_server._local_hub import (
     DEFAULT_USER,
     ENDPOINT_LINE_PREFIX,
     GRANTS_ENV,
+    SERVER_OPTIONS,
     TOKEN_ENV,
     bind_socket,
     default_data_dir,
@@ -85,15 +86,82 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="regular: files inline in commits, works with every client (default); "
         "lfs: large and binary files through the LFS batch API, for clients with HF_HUB_DISABLE_XET=1",
     )
-    serve.add_argument(
-        "--max-commit-bytes",
-        type=int,
-        default=HubConfig.max_commit_bytes,
-        help="largest commit body accepted; inline files travel base64-encoded in it (default: %(default)s)",
-    )
-    serve.add_argument("--page-size", type=int, default=1000, help=argparse.SUPPRESS)
+    _add_limits(serve)
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     serve.set_defaults(run=run_serve)
+
+
+def _add_limits(serve: argparse.ArgumentParser) -> None:
+    """The ``--max-*`` and ``--*-timeout`` options, which bound what one client can make the server hold."""
+    limits = serve.add_argument_group("limits", "what one client may make the server hold (see HubConfig)")
+    sizes = (
+        ("--max-commit-bytes", HubConfig.max_commit_bytes, "largest commit body; inline files travel base64 in it"),
+        ("--max-json-bytes", HubConfig.max_json_bytes, "largest JSON or form body of an API call"),
+        ("--max-lfs-bytes", HubConfig.max_lfs_bytes, "largest LFS object the batch API accepts"),
+        ("--max-card-bytes", HubConfig.max_card_bytes, "largest YAML metadata block of a model card that is read"),
+    )
+    for flag, default, text in sizes:
+        limits.add_argument(flag, type=_positive_int, default=default, metavar="BYTES", help=_with_size(text, default))
+    limits.add_argument(
+        "--max-files-per-commit",
+        type=_positive_int,
+        default=HubConfig.max_files_per_commit,
+        metavar="N",
+        help="most file operations one commit may carry (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=HubConfig.max_connections,
+        metavar="N",
+        help="most connections open at once; more are answered 503 (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=_positive_seconds,
+        default=HubConfig.header_timeout,
+        metavar="SECONDS",
+        help="time a client has to send a request's line and headers; then 408 (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=_positive_seconds,
+        default=HubConfig.body_timeout,
+        metavar="SECONDS",
+        help="time a request body may go without a byte arriving; then 408 (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--max-card-aliases", type=_positive_int, default=HubConfig.max_card_aliases, help=argparse.SUPPRESS
+    )
+    limits.add_argument("--page-size", type=_positive_int, default=HubConfig.page_size, help=argparse.SUPPRESS)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _with_size(text: str, default: int) -> str:
+    """Help text ending in the default both in bytes and in the largest binary unit that divides it."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if default % factor == 0:
+            return f"{text} (default: {default} = {default // factor} {unit})"
+    return f"{text} (default: {default})"
 
 
 def _parse_grant(text: str) -> TokenGrant:
@@ -130,13 +198,7 @@ def run_serve(args: argparse.Namespace) -> int:
             f"Cannot use the data directory {data_dir}: {error}. Choose another with --data-dir."
         ) from None
     grants = (TokenGrant(token, args.user, "write"), *(_parse_grant(text) for text in args.grant))
-    config = HubConfig(
-        data_dir=data_dir,
-        grants=grants,
-        upload_mode=args.upload_mode,
-        page_size=args.page_size,
-        max_commit_bytes=args.max_commit_bytes,
-    )
+    config = HubConfig(data_dir=data_dir, grants=grants, **{name: getattr(args, name) for name in SERVER_OPTIONS})
     app = HubApp(config)
     try:
         sock = bind_socket(args.host, args.port)

@@ -1,12 +1,17 @@
-"""The ASGI application: read the request as its route asks, run the handler, turn errors into Hub errors."""
+"""The ASGI application: check the caller, read the request as its route asks, run the handler, turn errors into
+Hub errors.
+
+The caller of a route that writes is checked before a byte of its body is read: an unknown token, a missing
+or read-only token, or (where the route names it) someone else's namespace is refused without buffering,
+spooling or parsing anything. Anonymous callers share a small memory budget for the bodies they may send.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -14,9 +19,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from . import _handlers_files, _handlers_lfs, _handlers_refs, _handlers_repos, _handlers_upload
-from ._call import DRAIN_LIMIT, Call, HubConfig, HubState
-from ._errors import HubError, bad_request
-from ._routing import Route, find_route, split_raw_path
+from ._bodies import (
+    BodyReceiver,
+    ByteBudget,
+    declared_length,
+    detached,
+    iter_body,
+    parse_form_body,
+    parse_json_body,
+    read_body,
+)
+from ._call import Call, HubConfig, HubState
+from ._errors import HubError
+from ._routing import Handler, Route, find_route, split_raw_path
 
 logger = logging.getLogger("huggingface_sb3.hub_server")
 
@@ -27,6 +42,59 @@ ROUTES: tuple[Route, ...] = (
     *_handlers_files.ROUTES,
     *_handlers_lfs.ROUTES,
 )
+ANONYMOUS_BODIES = 4
+"""Anonymous callers may have this many JSON or form bodies of the largest allowed size in memory at once
+(or more, smaller ones); a body beyond that is answered 503."""
+
+Admission = Callable[[Call], None]
+
+
+def _anyone(call: Call) -> None:
+    """No token needed: the handler shows the caller only what they may read, or checks a signed URL."""
+
+
+def _write_token(call: Call) -> None:
+    """Any write token: its user may create repos in their own namespace and open pull requests anywhere."""
+    call.hub.auth.require_write_token(call.grant)
+
+
+def _namespace_owner(call: Call) -> None:
+    """A write token of the user who owns the namespace the route names."""
+    call.hub.auth.require_writer(call.grant, call.params["ns"])
+
+
+def _committer(call: Call) -> None:
+    """A commit to a pull request needs any write token; any other commit the namespace owner's."""
+    if call.flag("create_pr") or call.params["rev"].startswith("refs/pr/"):
+        _write_token(call)
+    else:
+        _namespace_owner(call)
+
+
+_BODY_ADMISSIONS: dict[Handler, Admission] = {
+    _handlers_upload.validate_yaml: _anyone,
+    _handlers_files.paths_info: _anyone,
+    _handlers_lfs.verify: _anyone,
+    _handlers_lfs.upload: _anyone,  # the signed URL is the credential; the handler checks it before reading
+    _handlers_upload.preupload: _write_token,
+    _handlers_upload.commit: _committer,
+    _handlers_refs.create_discussion: _write_token,
+    _handlers_lfs.batch: _write_token,
+}
+
+
+def admission(chosen: Route) -> Admission:
+    """Who may send a body to a route, checked before any of it is read.
+
+    Routes without a body leave the check to their handler; the routes listed in ``_BODY_ADMISSIONS`` are
+    checked as listed there; any other route with a body writes, and needs a write token of the namespace it
+    names (or any write token when the namespace is in the body, as for creating and deleting repos).
+    """
+    if chosen.body == "none":
+        return _anyone
+    if chosen.handler in _BODY_ADMISSIONS:
+        return _BODY_ADMISSIONS[chosen.handler]
+    return _namespace_owner if "{ns}" in chosen.pattern else _write_token
 
 
 class HubApp:
@@ -34,6 +102,7 @@ class HubApp:
 
     def __init__(self, config: HubConfig) -> None:
         self.state = HubState(config)
+        self.anonymous_bodies = ByteBudget(ANONYMOUS_BODIES * config.max_json_bytes)
 
     def close(self) -> None:
         """Release the data directory (the app must not serve afterwards)."""
@@ -44,25 +113,37 @@ class HubApp:
             return
         self.state.requests_received += 1
         self.state.recent_requests.append((scope["method"], scope["path"]))
-        request = Request(scope, receive)
-        call: Call | None = None
+        body = BodyReceiver(scope, receive)
+        response = await self._respond(Request(scope, body), body)
+        if response is not None:
+            await response(scope, body, send)
+
+    async def _respond(self, request: Request, body: BodyReceiver) -> Response | None:
+        """The response to a request, or None when the client is gone (or its body timed out, which the
+        transport has answered already)."""
         try:
-            chosen, call = self._match(request)
-            await self._read_body(chosen, call)
-            if chosen.body == "stream":
-                response = await chosen.handler(call)
-            else:
-                response = await run_in_threadpool(chosen.handler, call)
+            return await self._handle(request)
+        except ClientDisconnect:
+            return None
         except HubError as error:
-            await _discard_unread_body(request)
-            response = error_response(error)
+            failure = detached(error)
         except Exception:
             logger.exception("Internal error on %s %s", request.method, request.url.path)
-            response = error_response(HubError(500, "Internal error in the local Hub; see its log."))
+            failure = HubError(500, "Internal error in the local Hub; see its log.")
+        drained = await body.drain()
+        return error_response(failure, close=not drained)
+
+    async def _handle(self, request: Request) -> Response:
+        chosen, call = self._match(request)
+        await _admit(chosen, call)
+        try:
+            await self._read_body(chosen, call)
+            if chosen.body == "stream":
+                return await chosen.handler(call)
+            return await run_in_threadpool(chosen.handler, call)
         finally:
-            if call is not None and call.body_path is not None:
+            if call.body_path is not None:
                 call.body_path.unlink(missing_ok=True)
-        await response(scope, receive, send)
 
     def _match(self, request: Request) -> tuple[Route, Call]:
         chosen, params = find_route(ROUTES, request.method, split_raw_path(_raw_path(request.scope)))
@@ -71,15 +152,41 @@ class HubApp:
 
     async def _read_body(self, chosen: Route, call: Call) -> None:
         limit = self.state.config.max_json_bytes
-        if chosen.body == "json":
-            call.json = _parse_json(await read_body(call.request, limit))
-        elif chosen.body == "form":
-            call.form = parse_qs((await read_body(call.request, limit)).decode("utf-8", "replace"))
+        if chosen.body in ("json", "form"):
+            with self._memory_for(call, limit):
+                if chosen.body == "json":
+                    call.json = await parse_json_body(await read_body(call.request, limit))
+                else:
+                    call.form = await parse_form_body(await read_body(call.request, limit))
         elif chosen.body == "spool":
             with self.state.storage.temp_file() as spool:
                 call.body_path = Path(spool.name)
                 async for chunk in iter_body(call.request, self.state.config.max_commit_bytes):
                     spool.write(chunk)
+
+    def _memory_for(self, call: Call, limit: int) -> AbstractContextManager[None]:
+        """Anonymous bodies reserve their size (as announced, else the limit) in the shared budget."""
+        if call.grant is not None:
+            return nullcontext()
+        declared = declared_length(call.request.headers)
+        return self.anonymous_bodies.reserve(min(declared if declared is not None else limit, limit))
+
+
+async def _admit(chosen: Route, call: Call) -> None:
+    """Check the caller before the body is read (see :func:`admission`). A refused caller who cannot see the
+    route's repo gets the 404 its handler would answer, so a private repo stays hidden and clients raise
+    ``RepositoryNotFoundError``."""
+    try:
+        admission(chosen)(call)
+    except HubError:
+        if "ns" in call.params and "name" in call.params:
+            await run_in_threadpool(_require_visible, call)
+        raise
+
+
+def _require_visible(call: Call) -> None:
+    with call.open_readable():
+        pass
 
 
 def _raw_path(scope: Scope) -> bytes:
@@ -91,62 +198,14 @@ def _route_repo_type(chosen: Route) -> str | None:
     return {"datasets": "dataset", "spaces": "space", "api": None}.get(first, "model")
 
 
-async def iter_body(request: Request, limit: int) -> AsyncIterator[bytes]:
-    """The request body chunk by chunk; 413 once it exceeds ``limit`` bytes.
-
-    The rest of an oversized body is read and discarded (up to ``DRAIN_LIMIT``) before answering, because
-    clients send the whole body before reading the response and would otherwise see a reset connection
-    instead of the 413.
-    """
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max(limit, DRAIN_LIMIT):
-        raise HubError(413, f"Request body too large: {declared} bytes, the limit is {limit}.")
-    received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received <= limit:
-            yield chunk
-        elif received > DRAIN_LIMIT:
-            break
-    if received > limit:
-        raise HubError(413, f"Request body too large: more than {limit} bytes, the limit is {limit}.")
-
-
-async def _discard_unread_body(request: Request) -> None:
-    """Read what is left of a refused request's body (up to ``DRAIN_LIMIT``), so the client sees the error
-    response instead of a connection reset while it is still sending."""
-    try:
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > DRAIN_LIMIT:
-                break
-    except (RuntimeError, ClientDisconnect):
-        pass  # already read (Starlette refuses a second pass), or the client has gone
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole (small) request body; 413 beyond ``limit`` bytes."""
-    return b"".join([chunk async for chunk in iter_body(request, limit)])
-
-
-def _parse_json(body: bytes) -> dict[str, object]:
-    if not body.strip():
-        return {}
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise bad_request(f"Malformed JSON body: {error}.") from None
-    if not isinstance(payload, dict):
-        raise bad_request("The JSON body must be an object.")
-    return payload
-
-
-def error_response(error: HubError) -> Response:
-    """A JSON error carrying ``X-Error-Code``/``X-Error-Message`` the way the Hub sends them."""
+def error_response(error: HubError, *, close: bool = False) -> Response:
+    """A JSON error carrying ``X-Error-Code``/``X-Error-Message`` the way the Hub sends them; ``close`` ends the
+    connection after it (when the rest of the request body was not read)."""
     headers = {"X-Error-Message": error.message.encode("ascii", "backslashreplace").decode("ascii")}
     if error.error_code:
         headers["X-Error-Code"] = error.error_code
     headers.update(error.headers)
+    if close:
+        headers["Connection"] = "close"
     body = {"error": error.message, **error.extra}
     return JSONResponse(body, status_code=error.status_code, headers=headers)

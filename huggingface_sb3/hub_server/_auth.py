@@ -63,12 +63,18 @@ class Authenticator:
             raise repo_not_found(meta.repo_id)
 
     @staticmethod
-    def require_writer(grant: TokenGrant | None, namespace: str) -> TokenGrant:
-        """The caller must hold a write token of the user who owns ``namespace``."""
+    def require_write_token(grant: TokenGrant | None) -> TokenGrant:
+        """The caller must hold a write token (of any user)."""
         if grant is None:
             raise HubError(401, "You must be authenticated to write: pass a write token (e.g. set HF_TOKEN).")
         if grant.role != "write":
             raise HubError(403, f"The token of {grant.user} is a read token: writing needs a write token.")
+        return grant
+
+    @staticmethod
+    def require_writer(grant: TokenGrant | None, namespace: str) -> TokenGrant:
+        """The caller must hold a write token of the user who owns ``namespace``."""
+        grant = Authenticator.require_write_token(grant)
         if grant.user != namespace:
             raise HubError(
                 403,

@@ -17,6 +17,7 @@ from ._storage import HubStorage, RepoHandle
 
 UploadMode = Literal["regular", "lfs"]
 MiB = 1024 * 1024
+GiB = 1024 * MiB
 DRAIN_LIMIT = 256 * MiB
 """Up to this many bytes of a refused request's body are read and discarded, so that the client (which sends
 the whole body before reading the response) sees the error instead of a reset connection."""
@@ -32,23 +33,56 @@ class HubConfig:
         upload_mode: what ``preupload`` answers for files: ``"regular"`` (inline in the commit; works with every
             client, including ``hf_xet``) or ``"lfs"`` (large and binary files through the LFS batch API; for
             clients that set ``HF_HUB_DISABLE_XET=1``).
-        max_json_bytes: largest accepted JSON or form body.
+        max_json_bytes: largest accepted JSON or form body. The largest legitimate one, a ``preupload`` of 10,000
+            files with their 512-byte samples, is about 8 MiB (``huggingface_hub`` sends 256 files per call).
         max_commit_bytes: largest accepted commit body (inline files are base64 in it).
         page_size: entries per page of tree, commit and repo listings.
+        max_files_per_commit: most file operations (adds, deletions) one commit may carry.
+        max_card_bytes: largest YAML metadata block of a model card (``README.md``) that is read and validated.
+        max_card_aliases: most YAML aliases a card's metadata may use (bounds alias-expansion bombs).
+        max_lfs_bytes: largest LFS object the batch API accepts (the Hub's own per-file limit is 50 GiB).
+        header_timeout: seconds a connection may take to send a complete request line and headers; slower ones
+            are answered 408 and closed (against slowloris clients that hold connections open).
+        body_timeout: seconds a request body may go without a single byte arriving (while the server is
+            reading it) before the request is answered 408 and the connection closed.
+        max_connections: most connections open at once; one more is answered 503 and closed. The server raises
+            its open-file limit to fit them (or, if the hard limit is lower, serves fewer and logs why).
     """
 
     data_dir: Path
     grants: tuple[TokenGrant, ...]
     upload_mode: UploadMode = "regular"
-    max_json_bytes: int = 16 * MiB
+    max_json_bytes: int = 10 * MiB
     max_commit_bytes: int = 4096 * MiB
     page_size: int = 1000
+    max_files_per_commit: int = 10_000
+    max_card_bytes: int = 64 * 1024
+    max_card_aliases: int = 100
+    max_lfs_bytes: int = 50 * GiB
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 1024
 
     def __post_init__(self) -> None:
         if self.upload_mode not in ("regular", "lfs"):
             raise ValueError(f"upload_mode must be 'regular' or 'lfs', not {self.upload_mode!r}")
-        if self.page_size < 1:
-            raise ValueError("page_size must be at least 1")
+        for name in _POSITIVE_SETTINGS:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)!r}")
+
+
+_POSITIVE_SETTINGS = (
+    "max_json_bytes",
+    "max_commit_bytes",
+    "page_size",
+    "max_files_per_commit",
+    "max_card_bytes",
+    "max_card_aliases",
+    "max_lfs_bytes",
+    "header_timeout",
+    "body_timeout",
+    "max_connections",
+)
 
 
 class HubState:

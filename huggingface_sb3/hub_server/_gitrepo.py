@@ -2,7 +2,9 @@
 
 Commit ids are real git SHA-1s. Large files are kept as Git LFS pointer blobs in git, their content in the
 repo's :class:`~._lfs_store.LfsStore`. A blob counts as a large file only if it parses as a pointer *and* the
-object it points to is in the store, so a user's text file that happens to look like a pointer stays a file.
+object it points to is in the store. An inline file that itself reads as a pointer is stored as a large file
+(its content in the store), so every pointer blob written points at an object present when it was committed:
+nobody can supply the bytes of someone else's pointer-looking text file later through the LFS API.
 """
 
 from __future__ import annotations
@@ -68,12 +70,22 @@ class AddFile:
 
 
 @dataclass(frozen=True)
+class PendingObject:
+    """A large file's verified content waiting in a temporary file, and its git blob SHA-1."""
+
+    source: Path
+    git_sha1: str
+
+
+@dataclass(frozen=True)
 class AddLfsFile:
-    """Add or replace a large file whose content is already in the repo's LFS store."""
+    """Add or replace a large file: its content is in the repo's LFS store, or ``pending`` until the commit is
+    written (so a refused commit stores nothing)."""
 
     path: str
     oid: str
     size: int | None
+    pending: PendingObject | None = None
 
 
 @dataclass(frozen=True)
@@ -178,11 +190,29 @@ class GitRepo:
         return {name.decode(): self._peel(sha).decode("ascii") for name, sha in sorted(refs.items())}
 
     def set_ref(self, ref: str, commit_id: str, *, must_not_exist: bool = False) -> bool:
-        """Point ``ref`` at a commit; with ``must_not_exist`` only if it is new. Returns whether it was set."""
+        """Point ``ref`` at a commit; with ``must_not_exist`` only if it is new. Returns whether it was set.
+
+        A new ref that would nest under an existing one, or hold existing ones (``a/b`` beside ``a``), is a 409:
+        git stores refs as files in folders, so both cannot exist.
+        """
         if must_not_exist:
+            self._check_no_nesting(ref)
             return self._repo.refs.add_if_new(ref.encode(), commit_id.encode())
         self._repo.refs[ref.encode()] = commit_id.encode()
         return True
+
+    def _check_no_nesting(self, ref: str) -> None:
+        parts = ref.split("/")
+        enclosing = ["/".join(parts[:depth]) for depth in range(3, len(parts))]
+        clash = next((name for name in enclosing if name.encode() in self._repo.refs), None)
+        if clash is None and self._repo.refs.subkeys(ref.encode()):
+            clash = f"{ref}/..."
+        if clash is not None:
+            raise HubError(
+                409,
+                f"Cannot create {ref}: it conflicts with the existing {clash} (a ref cannot also be a folder of refs). "
+                "Pick another name.",
+            )
 
     def delete_ref(self, ref: str) -> bool:
         """Remove ``ref``; False if it did not exist."""
@@ -199,6 +229,7 @@ class GitRepo:
         tag.tagger = tagger.encode()
         tag.tag_time = int(time.time())
         tag.tag_timezone = 0
+        self._check_no_nesting(ref)
         self._repo.object_store.add_object(tag)
         return self._repo.refs.add_if_new(ref.encode(), tag.id)
 
@@ -334,6 +365,8 @@ class GitRepo:
     def _write_change(self, change: AddFile | AddLfsFile) -> bytes:
         if isinstance(change, AddFile):
             return self._write_blob(change.source.read_bytes())
+        if change.pending is not None:
+            self.lfs.adopt(change.pending.source, change.oid, change.pending.git_sha1)
         size = change.size if change.size is not None else self.lfs.size(change.oid)
         return self._write_blob(make_pointer(change.oid, size))
 
@@ -435,7 +468,7 @@ def _plan(
             parent = next((folder for folder in _PlannedFiles._folders(change.path) if folder in planned.files), None)
             if parent is not None:
                 raise bad_request(f"Cannot add {change.path!r}: {parent!r} is a file, not a folder.")
-            if isinstance(change, AddLfsFile) and not lfs.has(change.oid, change.size):
+            if isinstance(change, AddLfsFile) and change.pending is None and not lfs.has(change.oid, change.size):
                 raise bad_request(
                     f"The large file {change.path!r} (sha256 {change.oid}) was not uploaded to this repo, or its "
                     "size differs: upload it through the LFS batch API before committing."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -26,6 +27,7 @@ from ._storage import RepoHandle
 LFS_MEDIA_TYPE = "application/vnd.git-lfs+json"
 UPLOAD_URL_LIFETIME_SECONDS = 3600
 MAX_BATCH_OBJECTS = 1000
+_URL_NUMBER = re.compile(r"[0-9]{1,20}")
 
 
 def _signature(call: Call, oid: str, size: int, expires: int) -> str:
@@ -49,9 +51,7 @@ def batch(call: Call) -> Response:
         _require_uploader(call, handle)
         answers = []
         for item in objects:
-            oid, size = (item.get("oid"), item.get("size")) if isinstance(item, dict) else (None, None)
-            if not isinstance(oid, str) or not SHA256_RE.fullmatch(oid) or not isinstance(size, int) or size < 0:
-                raise bad_request(f"Invalid LFS object {item!r}: needs a 64-hex sha256 oid and a size.")
+            oid, size = _batch_object(call, item)
             answer: dict[str, object] = {"oid": oid, "size": size}
             if not handle.lfs.has(oid, size):
                 expires = int(time.time()) + UPLOAD_URL_LIFETIME_SECONDS
@@ -63,6 +63,24 @@ def batch(call: Call) -> Response:
                 }
             answers.append(answer)
     return JSONResponse({"transfer": "basic", "objects": answers}, media_type=LFS_MEDIA_TYPE)
+
+
+def _batch_object(call: Call, item: object) -> tuple[str, int]:
+    """``(oid, size)`` of an object of a batch request: 400 unless a 64-hex SHA-256 and a non-negative integer
+    size, 413 if the size is beyond ``max_lfs_bytes``."""
+    oid, size = (item.get("oid"), item.get("size")) if isinstance(item, dict) else (None, None)
+    if not isinstance(oid, str) or not SHA256_RE.fullmatch(oid):
+        raise bad_request(f"Invalid LFS object {str(item)[:200]}: needs a 64-hex sha256 oid.")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise bad_request(f"Invalid size {str(size)[:100]} of LFS object {oid}: needs a non-negative integer.")
+    limit = call.hub.config.max_lfs_bytes
+    if size > limit:
+        raise HubError(
+            413,
+            f"LFS object {oid} is {size} bytes, more than the local Hub accepts per file ({limit} bytes): "
+            "split the file, or start the Hub with a larger --max-lfs-bytes.",
+        )
+    return oid, size
 
 
 def _require_uploader(call: Call, handle: RepoHandle) -> None:
@@ -80,7 +98,7 @@ async def upload(call: Call) -> Response:
     oid, raw_size = call.params["oid"], call.params["size"]
     query = call.request.query_params
     expires = query.get("expires", "")
-    if not SHA256_RE.fullmatch(oid) or not raw_size.isdigit() or not expires.isdigit():
+    if not SHA256_RE.fullmatch(oid) or not _URL_NUMBER.fullmatch(raw_size) or not _URL_NUMBER.fullmatch(expires):
         raise HubError(404, "Not a valid LFS upload URL.")
     size = int(raw_size)
     expected = _signature(call, oid, size, int(expires))

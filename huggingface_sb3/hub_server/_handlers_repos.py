@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from ..card_metadata import MetadataError, read_metadata, repo_tags
-from ._call import Call
+from ..card_metadata import MetadataError, MetadataLimits, read_metadata, repo_tags
+from ._call import Call, HubConfig
 from ._errors import HubError, bad_request, repo_not_found
 from ._gitrepo import FileEntry
 from ._names import REPO_TYPES, validate_repo_part
@@ -120,7 +123,7 @@ def _describe(
     call: Call, handle: RepoHandle, commit_id: str, files: dict[str, FileEntry], *, with_blobs: bool
 ) -> dict[str, Any]:
     meta = handle.meta
-    card = _card_data(handle, files.get("README.md"))
+    card = _card_data(call, handle, files.get("README.md"))
     info: dict[str, Any] = {
         "_id": meta.repo_id,
         "id": meta.repo_id,
@@ -145,13 +148,49 @@ def _describe(
     return info
 
 
-def _card_data(handle: RepoHandle, readme: FileEntry | None) -> dict[str, Any]:
+def _card_data(call: Call, handle: RepoHandle, readme: FileEntry | None) -> dict[str, Any]:
+    """The README's metadata (``{}`` when unreadable); parsed once per README content, since listings ask often."""
     if readme is None or readme.lfs is not None:
         return {}
-    try:
-        return read_metadata(handle.git.read_blob(readme.blob_id).decode("utf-8", "replace"))
-    except MetadataError:
-        return {}
+    limits = card_limits(call.hub.config)
+    return _CARDS.get(readme.blob_id, limits, lambda: handle.git.read_blob(readme.blob_id))
+
+
+def card_limits(config: HubConfig) -> MetadataLimits:
+    """What reading one card's metadata may cost on this Hub."""
+    return MetadataLimits(max_bytes=config.max_card_bytes, max_aliases=config.max_card_aliases)
+
+
+class _CardCache:
+    """Parsed README metadata by git blob id (content-addressed, so never stale); the least recently used goes.
+
+    The dicts are shared by every request for that README: callers must not modify them.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._cards: OrderedDict[tuple[str, MetadataLimits], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, blob_id: str, limits: MetadataLimits, read: Callable[[], bytes]) -> dict[str, Any]:
+        """The metadata of the README with this blob id, read with ``read`` the first time."""
+        key = (blob_id, limits)
+        with self._lock:
+            if key in self._cards:
+                self._cards.move_to_end(key)
+                return self._cards[key]
+        try:
+            card = read_metadata(read().decode("utf-8", "replace"), limits)
+        except MetadataError:
+            card = {}
+        with self._lock:
+            self._cards[key] = card
+            if len(self._cards) > self._capacity:
+                self._cards.popitem(last=False)
+        return card
+
+
+_CARDS = _CardCache(capacity=32)
 
 
 def _sibling(entry: FileEntry, with_blobs: bool) -> dict[str, Any]:
@@ -198,7 +237,15 @@ def _summary(call: Call, meta: RepoMeta) -> dict[str, Any] | None:
         files = handle.git.files(resolved[0])
         summary = _describe(call, handle, resolved[0], files, with_blobs=False)
         del summary["siblings"]
+        if not _asks_card_data(call):
+            summary.pop("cardData", None)
         return summary
+
+
+def _asks_card_data(call: Call) -> bool:
+    """Listings carry each card's metadata only when asked (``cardData``, ``full`` or ``expand=cardData``),
+    as on the Hub."""
+    return call.flag("cardData") or call.flag("full") or "cardData" in call.request.query_params.getlist("expand")
 
 
 ROUTES = (

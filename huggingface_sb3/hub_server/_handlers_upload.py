@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dulwich.ignore import IgnoreFilter, read_ignore_patterns
 from starlette.responses import JSONResponse, Response
 
 from ..card_metadata import MetadataError, validate_metadata
 from ._call import Call, MiB
 from ._errors import HubError, bad_request
-from ._gitrepo import AddFile, AddLfsFile, Change, DeleteFile, DeleteFolder, FileEntry
+from ._gitrepo import AddFile, AddLfsFile, Change, DeleteFile, DeleteFolder, FileEntry, PendingObject
+from ._globs import GlobRules, TooComplexError, parse_gitattributes_lfs, parse_gitignore
 from ._handlers_refs import discard_pull_request, open_pull_request, require_contributor
-from ._lfs_store import SHA256_RE, HashingWriter
+from ._handlers_repos import card_limits
+from ._lfs_store import SHA256_RE, HashingWriter, looks_like_pointer
 from ._names import validate_path_in_repo
 from ._ndjson import NDJSONError, SpooledString, iter_ndjson
 from ._routing import route
@@ -30,13 +31,15 @@ LARGE_FILE_BYTES = 10 * MiB
 """Files from this size on are stored as LFS objects, and offered the LFS path in ``lfs`` upload mode."""
 
 _BASE64_CHUNK = 4 * 256 * 1024
+MAX_PATTERN_MATCHES = 600_000
+"""File-pattern pairs one ``preupload`` may ask to match (huggingface_hub sends at most 256 files per call)."""
 
 
 def validate_yaml(call: Call) -> Response:
     """``POST /api/validate-yaml``: check a README's metadata; always answers JSON (the client reads it first)."""
     content = call.json_field("content", str)
     try:
-        validate_metadata(content)
+        validate_metadata(content, card_limits(call.hub.config))
     except MetadataError as error:
         return JSONResponse({"errors": [{"message": problem} for problem in error.problems]}, status_code=400)
     return JSONResponse({"errors": [], "warnings": []})
@@ -44,7 +47,8 @@ def validate_yaml(call: Call) -> Response:
 
 @dataclass(frozen=True)
 class _PreuploadFile:
-    path: str
+    requested: str  # the path as the client sent it: the answer must echo it, the client matches on it
+    path: str  # the same path, validated and normalised as the commit will store it
     size: int
     sample: bytes
 
@@ -59,16 +63,20 @@ def preupload(call: Call) -> Response:
         ignore_text = call.json.get("gitIgnore")
         if not isinstance(ignore_text, str):
             ignore_text = _read_text(handle, remote.get(".gitignore"))
-        ignored = IgnoreFilter(read_ignore_patterns(io.BytesIO(ignore_text.encode())))
-        lfs_tracked = _lfs_tracked_patterns(_read_text(handle, remote.get(".gitattributes")))
+        try:
+            ignored = parse_gitignore(ignore_text)
+            lfs_tracked = parse_gitattributes_lfs(_read_text(handle, remote.get(".gitattributes")))
+        except TooComplexError as error:
+            raise bad_request(f"Too many or too long .gitignore/.gitattributes patterns: {error}") from None
+        _check_matching_work(len(files), len(ignored) + len(lfs_tracked))
         answers = []
         for item in files:
             mode = _upload_mode(call, item, lfs_tracked)
             answers.append(
                 {
-                    "path": item.path,
+                    "path": item.requested,
                     "uploadMode": mode,
-                    "shouldIgnore": bool(ignored.is_ignored(item.path)),
+                    "shouldIgnore": ignored.matches(item.path),
                     "oid": _remote_oid(handle, remote.get(item.path), mode),
                 }
             )
@@ -86,7 +94,8 @@ def _preupload_files(raw: object) -> list[_PreuploadFile]:
             sample = base64.b64decode(item.get("sample") or "", validate=True)
         except (binascii.Error, TypeError, ValueError):
             raise bad_request(f"Invalid preupload sample for {item.get('path')!r}: not base64.") from None
-        files.append(_PreuploadFile(validate_path_in_repo(item.get("path")), item["size"], sample))
+        path = validate_path_in_repo(item.get("path"))
+        files.append(_PreuploadFile(item["path"], path, item["size"], sample))
     return files
 
 
@@ -96,20 +105,19 @@ def _read_text(handle: RepoHandle, entry: FileEntry | None) -> str:
     return handle.git.read_blob(entry.blob_id).decode("utf-8", "replace")
 
 
-def _lfs_tracked_patterns(gitattributes: str) -> IgnoreFilter:
-    """The ``.gitattributes`` patterns with ``filter=lfs``, as a matcher (they follow ``.gitignore`` matching)."""
-    patterns = []
-    for line in gitattributes.splitlines():
-        pattern, *attributes = line.split()
-        if not pattern.startswith("#") and "filter=lfs" in attributes:
-            patterns.append(pattern.encode())
-    return IgnoreFilter(patterns)
+def _check_matching_work(files: int, patterns: int) -> None:
+    """Refuse a preupload whose pattern matching would take seconds (each file is matched against each pattern)."""
+    if files * patterns > MAX_PATTERN_MATCHES:
+        raise bad_request(
+            f"{files} files against {patterns} .gitignore/.gitattributes patterns is more matching than the local Hub "
+            f"does in one preupload (at most {MAX_PATTERN_MATCHES} file-pattern pairs): send the files in smaller batches."
+        )
 
 
-def _upload_mode(call: Call, item: _PreuploadFile, lfs_tracked: IgnoreFilter) -> str:
+def _upload_mode(call: Call, item: _PreuploadFile, lfs_tracked: GlobRules) -> str:
     if call.hub.config.upload_mode == "regular" or item.size == 0:
         return "regular"
-    tracked = bool(lfs_tracked.is_ignored(item.path))
+    tracked = lfs_tracked.matches(item.path)
     return "lfs" if tracked or item.size >= LARGE_FILE_BYTES or b"\0" in item.sample else "regular"
 
 
@@ -144,7 +152,7 @@ def commit(call: Call) -> Response:
             raise HubError(404, f"{handle.meta.repo_id} was deleted during the commit.", error_code="RepoNotFound")
         if call.body_path is None:
             raise bad_request("A commit needs an NDJSON body.")
-        parsed = _parse_commit(call, handle, call.body_path, cleanup)
+        parsed = _parse_commit(call, call.body_path, cleanup)
         pull_request = None
         if create_pr:
             pull_request = open_pull_request(call, handle, title=parsed.summary, author=author, base=revision)
@@ -183,30 +191,47 @@ def _committer(call: Call, handle: RepoHandle, revision: str, create_pr: bool) -
     return call.hub.auth.require_writer(call.grant, handle.meta.namespace).user
 
 
-def _parse_commit(call: Call, handle: RepoHandle, body_path: Path, cleanup: ExitStack) -> _ParsedCommit:
-    """Read the NDJSON body; inline files are decoded to temporary files (large ones moved to the LFS store)."""
+def _parse_commit(call: Call, body_path: Path, cleanup: ExitStack) -> _ParsedCommit:
+    """Read the NDJSON body one line at a time, turning each into a change as it comes.
+
+    Inline files are decoded to temporary files right away and their spooled base64 closed, so memory and open
+    files stay bounded by one line whatever the number of files. Nothing enters the repo's stores here: large
+    files wait in temporary files until the commit is written.
+    """
     parsed = _ParsedCommit()
+    limit = call.hub.config.max_files_per_commit
+    number = 0
     with open(body_path, "rb") as body:
+        lines = iter_ndjson(body, spool_dir=call.hub.storage.tmp_dir)
         try:
-            lines = list(_with_cleanup(iter_ndjson(body, spool_dir=call.hub.storage.tmp_dir), cleanup))
+            for number, line in enumerate(lines, start=1):
+                try:
+                    if number == 1:
+                        _read_header(line, parsed)
+                    elif number - 1 > limit:
+                        raise bad_request(
+                            f"Too many operations in one commit: the local Hub takes at most {limit}. "
+                            "Split the upload into several commits (e.g. upload_large_folder)."
+                        )
+                    else:
+                        parsed.changes.append(_change(call, line, number, cleanup))
+                finally:
+                    for spooled in _spooled_strings(line):
+                        spooled.close()
         except NDJSONError as error:
             raise bad_request(f"Malformed NDJSON commit body: {error}") from None
-    if not lines or not isinstance(lines[0], dict) or lines[0].get("key") != "header":
-        raise bad_request('The first line of a commit must be {"key": "header", "value": {"summary": ...}}.')
-    header = _value(lines[0])
-    parsed.summary = _small_str(header, "summary")
-    parsed.description = _small_str(header, "description", required=False) or ""
-    parsed.parent_commit = _small_str(header, "parentCommit", required=False)
-    for number, line in enumerate(lines[1:], start=2):
-        parsed.changes.append(_change(call, handle, line, number, cleanup))
+    if number == 0:
+        _read_header(None, parsed)
     return parsed
 
 
-def _with_cleanup(values: Iterator[Any], cleanup: ExitStack) -> Iterator[Any]:
-    for value in values:
-        for spooled in _spooled_strings(value):
-            cleanup.callback(spooled.close)
-        yield value
+def _read_header(line: Any, parsed: _ParsedCommit) -> None:
+    if not isinstance(line, dict) or line.get("key") != "header":
+        raise bad_request('The first line of a commit must be {"key": "header", "value": {"summary": ...}}.')
+    header = _value(line)
+    parsed.summary = _small_str(header, "summary") or ""
+    parsed.description = _small_str(header, "description", required=False) or ""
+    parsed.parent_commit = _small_str(header, "parentCommit", required=False)
 
 
 def _spooled_strings(value: Any) -> Iterator[SpooledString]:
@@ -236,12 +261,12 @@ def _small_str(value: dict[str, Any], name: str, *, required: bool = True) -> st
     return item
 
 
-def _change(call: Call, handle: RepoHandle, line: Any, number: int, cleanup: ExitStack) -> Change:
+def _change(call: Call, line: Any, number: int, cleanup: ExitStack) -> Change:
     value = _value(line)
     key = line.get("key")
     path = validate_path_in_repo(value.get("path"))
     if key == "file":
-        return _inline_file(call, handle, path, value, cleanup)
+        return _inline_file(call, path, value, cleanup)
     if key == "lfsFile":
         oid, size = value.get("oid"), value.get("size")
         if value.get("algo", "sha256") != "sha256" or not isinstance(oid, str) or not SHA256_RE.fullmatch(oid):
@@ -258,7 +283,9 @@ def _change(call: Call, handle: RepoHandle, line: Any, number: int, cleanup: Exi
     )
 
 
-def _inline_file(call: Call, handle: RepoHandle, path: str, value: dict[str, Any], cleanup: ExitStack) -> Change:
+def _inline_file(call: Call, path: str, value: dict[str, Any], cleanup: ExitStack) -> Change:
+    """Decode an inline file to a temporary file; it becomes a large file when big or when it reads as an LFS
+    pointer (so that no one can later supply the bytes of a pointer-looking text file through the LFS API)."""
     content = value.get("content")
     if value.get("encoding", "base64") != "base64" or not isinstance(content, (str, SpooledString)):
         raise bad_request(f"The file {path!r} needs base64 'content' (encoding 'base64').")
@@ -266,9 +293,8 @@ def _inline_file(call: Call, handle: RepoHandle, path: str, value: dict[str, Any
         destination = Path(target.name)
         cleanup.callback(destination.unlink, missing_ok=True)
         writer = _decode_base64(content, target, path)
-    if writer.written >= LARGE_FILE_BYTES:
-        handle.lfs.adopt(destination, writer.sha256, writer.git_sha1)
-        return AddLfsFile(path, writer.sha256, writer.written)
+    if writer.written >= LARGE_FILE_BYTES or looks_like_pointer(destination, writer.written):
+        return AddLfsFile(path, writer.sha256, writer.written, PendingObject(destination, writer.git_sha1))
     return AddFile(path, destination)
 
 

@@ -17,6 +17,7 @@ from typing import BinaryIO, NamedTuple
 POINTER_VERSION = b"version https://git-lfs.github.com/spec/v1"
 _POINTER_RE = re.compile(rb"version https://git-lfs\.github\.com/spec/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_MAX_POINTER_BYTES = 200
 
 
 class LfsPointer(NamedTuple):
@@ -33,8 +34,13 @@ def make_pointer(oid: str, size: int) -> bytes:
 
 def parse_pointer(data: bytes) -> LfsPointer | None:
     """Read a pointer file; ``None`` if ``data`` is not one."""
-    match = _POINTER_RE.fullmatch(data) if len(data) < 200 else None
+    match = _POINTER_RE.fullmatch(data) if len(data) < _MAX_POINTER_BYTES else None
     return LfsPointer(match.group(1).decode("ascii"), int(match.group(2))) if match else None
+
+
+def looks_like_pointer(path: Path, size: int) -> bool:
+    """Whether the file at ``path`` (of ``size`` bytes) reads as an LFS pointer."""
+    return size < _MAX_POINTER_BYTES and parse_pointer(path.read_bytes()) is not None
 
 
 class HashingWriter:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -22,6 +23,7 @@ from ..errors import LocalHubError
 from ._app import HubApp
 from ._auth import TokenGrant
 from ._call import HubConfig, UploadMode
+from ._transport import TransportLimits, fit_open_file_limit, guarded_protocol
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -32,6 +34,21 @@ TOKEN_ENV = "HF_SB3_HUB_TOKEN"
 GRANTS_ENV = "HF_SB3_HUB_GRANTS"
 """Environment variable with more ``TOKEN:USER[:ROLE]`` grants, separated by spaces."""
 _START_TIMEOUT_SECONDS = 30.0
+SERVER_OPTIONS = (
+    "upload_mode",
+    "page_size",
+    "max_commit_bytes",
+    "max_json_bytes",
+    "max_lfs_bytes",
+    "max_files_per_commit",
+    "max_card_bytes",
+    "max_card_aliases",
+    "header_timeout",
+    "body_timeout",
+    "max_connections",
+)
+"""The :class:`HubConfig` settings :class:`LocalHub` takes, each also a ``hub serve`` option (``max_json_bytes``
+is ``--max-json-bytes``)."""
 
 
 def default_data_dir() -> Path:
@@ -68,10 +85,21 @@ def endpoint_of(sock: socket.socket) -> str:
 
 
 def make_server(app: HubApp, *, verbose: bool) -> uvicorn.Server:
-    """A uvicorn server running the Hub app (the socket is passed to ``run``)."""
+    """A uvicorn server running the Hub app behind its transport limits (the socket is passed to ``run``).
+
+    The process's open-file limit is raised to fit ``max_connections``. uvicorn's own ``limit_concurrency``
+    counts the connection asking, hence the + 1; it also caps requests whose handlers still run after their
+    client left.
+    """
+    config = app.state.config
+    max_connections = fit_open_file_limit(config.max_connections)
+    limits = TransportLimits(config.header_timeout, config.body_timeout, max_connections)
     return uvicorn.Server(
         uvicorn.Config(
             app,
+            http=guarded_protocol(limits),
+            ws="none",
+            limit_concurrency=max_connections + 1,
             lifespan="off",
             log_level="info" if verbose else "warning",
             access_log=verbose,
@@ -100,7 +128,17 @@ class LocalHub:
         upload_mode: ``"regular"`` (default, works with every client) or ``"lfs"`` (see :class:`HubConfig`).
         page_size: entries per page of listings.
         max_commit_bytes: largest commit body accepted (inline files are base64 in it).
+        max_json_bytes: largest JSON or form body accepted.
+        max_lfs_bytes: largest LFS object the batch API accepts.
+        max_files_per_commit: most file operations one commit may carry.
+        max_card_bytes: largest YAML metadata block of a model card that is read and validated.
+        max_card_aliases: most YAML aliases a card's metadata may use.
+        header_timeout: seconds a connection may take to send a complete request head.
+        body_timeout: seconds a request body may go without a byte arriving.
+        max_connections: most connections open at once.
         in_subprocess: run the server in a child Python process instead of a thread of this one.
+
+    The limits are described in :class:`HubConfig`; ``options`` holds them all.
     """
 
     def __init__(
@@ -115,15 +153,34 @@ class LocalHub:
         upload_mode: UploadMode = "regular",
         page_size: int = 1000,
         max_commit_bytes: int = HubConfig.max_commit_bytes,
+        max_json_bytes: int = HubConfig.max_json_bytes,
+        max_lfs_bytes: int = HubConfig.max_lfs_bytes,
+        max_files_per_commit: int = HubConfig.max_files_per_commit,
+        max_card_bytes: int = HubConfig.max_card_bytes,
+        max_card_aliases: int = HubConfig.max_card_aliases,
+        header_timeout: float = HubConfig.header_timeout,
+        body_timeout: float = HubConfig.body_timeout,
+        max_connections: int = HubConfig.max_connections,
         in_subprocess: bool = False,
     ) -> None:
         self.host, self.port = host, port
         self.token = token or generate_token()
         self.user = user
         self.grants = (TokenGrant(self.token, user, "write"), *grants)
-        self.upload_mode = upload_mode
-        self.page_size = page_size
-        self.max_commit_bytes = max_commit_bytes
+        self.options: dict[str, Any] = {
+            "upload_mode": upload_mode,
+            "page_size": page_size,
+            "max_commit_bytes": max_commit_bytes,
+            "max_json_bytes": max_json_bytes,
+            "max_lfs_bytes": max_lfs_bytes,
+            "max_files_per_commit": max_files_per_commit,
+            "max_card_bytes": max_card_bytes,
+            "max_card_aliases": max_card_aliases,
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "max_connections": max_connections,
+        }
+        HubConfig(data_dir=Path(), grants=self.grants, **self.options)  # refuse bad settings now, not on start
         self.in_subprocess = in_subprocess
         self._owns_data_dir = data_dir is None
         self.data_dir: Path | None = Path(data_dir) if data_dir is not None else None
@@ -181,14 +238,7 @@ class LocalHub:
 
     def _start_thread(self) -> None:
         assert self.data_dir is not None
-        config = HubConfig(
-            data_dir=self.data_dir,
-            grants=self.grants,
-            upload_mode=self.upload_mode,
-            page_size=self.page_size,
-            max_commit_bytes=self.max_commit_bytes,
-        )
-        self._app = HubApp(config)
+        self._app = HubApp(HubConfig(data_dir=self.data_dir, grants=self.grants, **self.options))
         try:
             sock = bind_socket(self.host, self.port)
         except LocalHubError:
@@ -212,9 +262,9 @@ class LocalHub:
         assert self.data_dir is not None
         command = [
             sys.executable, "-m", "huggingface_sb3.hub_server",
-            "--host", self.host, "--port", str(self.port), "--data-dir", str(self.data_dir),
-            "--user", self.user, "--upload-mode", self.upload_mode,
-            "--page-size", str(self.page_size), "--max-commit-bytes", str(self.max_commit_bytes), "--quiet",
+            "--host", self.host, "--port", str(self.port), "--data-dir", str(self.data_dir), "--user", self.user,
+            *(part for name, value in self.options.items() for part in (f"--{name.replace('_', '-')}", str(value))),
+            "--quiet",
         ]  # fmt: skip
         secrets_env = {  # tokens travel in the environment, not on a command line other users can read
             TOKEN_ENV: self.token,

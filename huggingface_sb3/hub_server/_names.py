@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from ._errors import bad_request
 
@@ -39,11 +40,12 @@ def validate_path_in_repo(path: object) -> str:
     """Check a file or folder path inside a repo and return it without a trailing slash.
 
     Refuses empty, absolute and over-long paths, ``.``/``..``/empty segments, backslashes, control
-    characters and anything inside ``.git/``.
+    characters and anything inside ``.git/``. The path is returned in Unicode NFC, so the composed and decomposed
+    spellings of one name (macOS writes the latter) are one file, not two that look the same.
     """
     if not isinstance(path, str):
         raise bad_request(f"Invalid path {path!r}: expected a string.")
-    stripped = path[:-1] if path.endswith("/") else path
+    stripped = unicodedata.normalize("NFC", path[:-1] if path.endswith("/") else path)
     if not stripped:
         raise bad_request("Invalid path '': a path inside the repo cannot be empty.")
     try:
@@ -75,11 +77,12 @@ def validate_ref_name(name: str, what: str = "branch") -> str:
         or ".." in name
         or "//" in name
         or "@{" in name
-        or name == "@"
+        or name in ("@", "HEAD")
         or any(segment.startswith(".") for segment in name.split("/"))
     ):
         raise bad_request(
             f"Invalid {what} name {name!r}: it must be a valid git reference name "
-            "(no spaces, '..', '~', '^', ':', '?', '*', '[', '\\' or '@{', not starting with 'refs/', '-' or '.')."
+            "(no spaces, '..', '~', '^', ':', '?', '*', '[', '\\' or '@{', not starting with 'refs/', '-' or '.', "
+            "and not 'HEAD')."
         )
     return name

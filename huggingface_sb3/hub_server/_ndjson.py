@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, cast
 __all__ = ["NDJSONError", "SpooledString", "iter_ndjson"]
 
 _MAX_KEY_BYTES = 64 * 1024  # object keys stay in memory as ``str``, so they are never spooled
+_MAX_NUMBER_CHARS = 256  # far beyond any size or count; longer runs would make parsing quadratic
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 _LINE_WHITESPACE = re.compile(rb"[ \t\r]*")  # what may follow a top-level value before the newline
 _NUMBER_CHARS = re.compile(rb"[-+.0-9eE]*")
@@ -256,6 +257,8 @@ class _Parser:
         """Parse a number: take the whole run of number characters, then check it against the JSON grammar."""
         while True:
             end = _NUMBER_CHARS.match(self._buf, self._pos).end()  # type: ignore[union-attr]  # `*` always matches
+            if end - self._pos > _MAX_NUMBER_CHARS:
+                raise self._error(f"number longer than {_MAX_NUMBER_CHARS} characters")
             if end < len(self._buf) or not self._fill():
                 break
         token = self._buf[self._pos : end]

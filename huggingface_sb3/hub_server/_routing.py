@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 BodyKind = Literal["none", "json", "form", "spool", "stream"]
 SyncHandler = Callable[["Call"], "Response"]
 AsyncHandler = Callable[["Call"], Awaitable["Response"]]
+Handler = SyncHandler | AsyncHandler
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,11 @@ class Route:
 
     methods: frozenset[str]
     pattern: tuple[str, ...]
-    handler: SyncHandler | AsyncHandler
+    handler: Handler
     body: BodyKind = "none"
 
 
-def route(methods: str, pattern: str, handler: SyncHandler | AsyncHandler, body: BodyKind = "none") -> Route:
+def route(methods: str, pattern: str, handler: Handler, body: BodyKind = "none") -> Route:
     """Build a :class:`Route` from ``"GET HEAD"``-style methods and a slash-separated pattern."""
     return Route(frozenset(methods.split()), tuple(pattern.strip("/").split("/")), handler, body)
 
