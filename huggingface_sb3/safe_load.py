@@ -42,7 +42,7 @@ from .agent_limits import (
     refused_entry,
 )
 from .errors import CorruptArtifactError, UnsafeArtifactError
-from .model_files import VEC_NORMALIZE_FORMAT
+from .model_files import SERIALIZED_KEY, VEC_NORMALIZE_FORMAT
 from .safe_pickle import DisallowedGlobal, RefusedCall, pickles_a_function, restricted_loads
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["UnavailableSchedule", "ZipLimits", "load_model", "load_vec_normalize", "read_agent_data"]
 
-SERIALIZED = ":serialized:"
 SPACE_KEYS = ("observation_space", "action_space")
 # Entries that building the model needs (the network, its spaces, and the buffers ``_setup_model`` creates): a
 # function there cannot be replaced by a placeholder. Every other entry only matters to training.
@@ -189,9 +188,9 @@ def decode_serialized(
     objects: dict[str, Any] = {}
     substituted: list[str] = []
     for key, value in data.items():
-        if not (isinstance(value, dict) and SERIALIZED in value):
+        if not (isinstance(value, dict) and SERIALIZED_KEY in value):
             continue
-        pickled = _base64(value[SERIALIZED], filename, key)
+        pickled = _base64(value[SERIALIZED_KEY], filename, key)
         try:
             objects[key] = _unpickle(pickled, filename, key)
         except DisallowedGlobal as refused:

@@ -1,7 +1,9 @@
 """The package itself: light import, public names, version, error classes."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,10 +22,25 @@ def test_import_is_light():
     assert result.stdout.strip() == ""
 
 
-def test_all_is_sorted_and_resolvable():
-    assert huggingface_sb3.__all__ == sorted(huggingface_sb3.__all__)
-    for name in huggingface_sb3.__all__:
-        assert getattr(huggingface_sb3, name) is not None
+def test_every_lazy_name_comes_from_the_module_its_table_names():
+    for name, module in huggingface_sb3._LAZY_NAMES.items():
+        value = getattr(huggingface_sb3, name)
+        home = value.__module__
+        assert home == module or home.startswith(f"{module}."), f"{name} is defined in {home}, the table says {module}"
+    assert set(dir(huggingface_sb3)) >= set(huggingface_sb3.__all__)
+
+
+def test_the_type_checking_imports_match_the_lazy_names():
+    """Type checkers and IDEs read the TYPE_CHECKING block; the runtime reads ``_LAZY_NAMES``: they must not drift."""
+    tree = ast.parse(Path(huggingface_sb3.__file__).read_text(encoding="utf-8"))
+    block = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
+    imported = {
+        alias.asname: f"huggingface_sb3.{node.module}"
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported == huggingface_sb3._LAZY_NAMES
 
 
 def test_unknown_attribute_raises_attribute_error():

@@ -65,10 +65,7 @@ def _namespace_owner(call: Call) -> None:
 
 def _committer(call: Call) -> None:
     """A commit to a pull request needs any write token; any other commit the namespace owner's."""
-    if call.flag("create_pr") or call.params["rev"].startswith("refs/pr/"):
-        _write_token(call)
-    else:
-        _namespace_owner(call)
+    call.hub.auth.require_committer(call.grant, call.params["ns"], pull_request=call.commits_to_pull_request)
 
 
 _BODY_ADMISSIONS: dict[Handler, Admission] = {

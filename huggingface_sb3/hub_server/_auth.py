@@ -71,6 +71,11 @@ class Authenticator:
             raise HubError(403, f"The token of {grant.user} is a read token: writing needs a write token.")
         return grant
 
+    @classmethod
+    def require_committer(cls, grant: TokenGrant | None, namespace: str, *, pull_request: bool) -> TokenGrant:
+        """Who may commit: to a pull request, anyone with a write token; anywhere else, the namespace's owner."""
+        return cls.require_write_token(grant) if pull_request else cls.require_writer(grant, namespace)
+
     @staticmethod
     def require_writer(grant: TokenGrant | None, namespace: str) -> TokenGrant:
         """The caller must hold a write token of the user who owns ``namespace``."""

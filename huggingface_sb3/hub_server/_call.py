@@ -137,6 +137,11 @@ class Call:
         prefix = "" if repo_type == "model" else f"{repo_type}s/"
         return f"{self.base_url}/{prefix}{repo_id or self.repo_id}"
 
+    @property
+    def commits_to_pull_request(self) -> bool:
+        """Whether a commit route writes to a pull request (a new one with ``create_pr``, or ``refs/pr/N``)."""
+        return self.flag("create_pr") or self.params["rev"].startswith("refs/pr/")
+
     def flag(self, name: str) -> bool:
         """A boolean query parameter (``1``/``true``)."""
         return self.request.query_params.get(name, "").lower() in ("1", "true")

@@ -23,11 +23,11 @@ from dulwich.repo import Repo
 
 from ._errors import HubError, bad_request, entry_not_found
 from ._lfs_store import LfsPointer, LfsStore, make_pointer, parse_pointer
+from ._names import is_plausible_revision
 
 FILE_MODE = 0o100644
 DIR_MODE = 0o040000
 HEX40_RE = re.compile(r"[0-9a-f]{40}")
-_REVISION_FORBIDDEN_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|^/|/$|//")
 DEFAULT_BRANCH = "main"
 
 
@@ -153,7 +153,7 @@ class GitRepo:
 
     def resolve(self, revision: str) -> tuple[str, str | None] | None:
         """Map a branch, tag, ``refs/...`` name or full commit id to ``(commit id, ref name or None)``."""
-        if not _is_plausible_revision(revision):
+        if not is_plausible_revision(revision):
             return None
         candidates = [revision] if revision.startswith("refs/") else [f"refs/heads/{revision}", f"refs/tags/{revision}"]
         for ref in candidates:
@@ -216,7 +216,7 @@ class GitRepo:
 
     def delete_ref(self, ref: str) -> bool:
         """Remove ``ref``; False if it did not exist."""
-        if not _is_plausible_revision(ref) or ref.encode() not in self._repo.refs:
+        if not is_plausible_revision(ref) or ref.encode() not in self._repo.refs:
             return False
         return self._repo.refs.remove_if_equals(ref.encode(), None)
 
@@ -400,11 +400,6 @@ class GitRepo:
         commit.message = message.encode()
         self._repo.object_store.add_object(commit)
         return commit.id
-
-
-def _is_plausible_revision(revision: str) -> bool:
-    """Rule out names no ref can have before they reach the ref store (``..``, control characters, ...)."""
-    return bool(revision) and ".." not in revision and not _REVISION_FORBIDDEN_RE.search(revision)
 
 
 class _PlannedFiles:

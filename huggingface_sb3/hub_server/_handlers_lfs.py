@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse, Response
 
 from ._call import DRAIN_LIMIT, Call
 from ._errors import HubError, bad_request
-from ._handlers_refs import require_contributor
 from ._lfs_store import SHA256_RE, HashingWriter
 from ._routing import route
 from ._storage import RepoHandle
@@ -87,10 +86,8 @@ def _require_uploader(call: Call, handle: RepoHandle) -> None:
     """Owners upload to any ref; other writers only for pull requests (no ``ref``, or ``refs/pr/...``)."""
     ref = call.json.get("ref")
     ref_name = ref.get("name") if isinstance(ref, dict) else None
-    if isinstance(ref_name, str) and not ref_name.startswith("refs/pr/"):
-        call.hub.auth.require_writer(call.grant, handle.meta.namespace)
-    else:
-        require_contributor(call)
+    to_branch = isinstance(ref_name, str) and not ref_name.startswith("refs/pr/")
+    call.hub.auth.require_committer(call.grant, handle.meta.namespace, pull_request=not to_branch)
 
 
 async def upload(call: Call) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -14,6 +13,7 @@ from ._names import validate_ref_name
 from ._pagination import paginated
 from ._routing import route
 from ._storage import PullRequest, RepoHandle, git_identity
+from ._timestamps import hub_timestamp
 
 
 def list_refs(call: Call) -> Response:
@@ -44,7 +44,7 @@ def list_commits(call: Call) -> Response:
                 "id": record.commit_id,
                 "title": record.title,
                 "message": record.message,
-                "date": record.date.isoformat().replace("+00:00", "Z"),
+                "date": hub_timestamp(record.date),
                 "authors": [{"user": record.author}],
             }
             for record in handle.git.history(commit_id)
@@ -117,7 +117,7 @@ def open_pull_request(
         num=number,
         title=title,
         author=author,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        created_at=hub_timestamp(),
         base_ref=base_ref,
     )
     handle.git.set_ref(f"refs/pr/{number}", base_commit)
@@ -132,20 +132,13 @@ def discard_pull_request(call: Call, handle: RepoHandle, pull_request: PullReque
     call.hub.storage.update_meta(handle, pull_requests=kept)
 
 
-def require_contributor(call: Call) -> str:
-    """Anyone with a write token who can see a repo may open pull requests on it; return their user name."""
-    if call.grant is None or call.grant.role != "write":
-        raise HubError(401 if call.grant is None else 403, "Opening a pull request needs a write token.")
-    return call.grant.user
-
-
 def create_discussion(call: Call) -> Response:
     """``POST /api/{type}s/{id}/discussions``: open a pull request (only pull requests are supported)."""
     title = call.json_field("title", str)
     if call.json.get("pullRequest") is not True:
         raise bad_request("The local Hub supports pull requests only: send pullRequest: true.")
     with call.open_readable() as handle:
-        author = require_contributor(call)
+        author = call.hub.auth.require_write_token(call.grant).user
         with call.hub.storage.lock(call.repo_type, handle.meta.namespace, handle.meta.name):
             pull_request = open_pull_request(call, handle, title=title, author=author)
     return JSONResponse({"num": pull_request.num, "url": f"{call.repo_url()}/discussions/{pull_request.num}"})

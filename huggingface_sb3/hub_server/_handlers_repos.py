@@ -17,6 +17,7 @@ from ._names import REPO_TYPES, validate_repo_part
 from ._pagination import paginated
 from ._routing import route
 from ._storage import RepoHandle, RepoMeta
+from ._timestamps import hub_timestamp
 
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "spaces", "models", "new", "settings"})
 
@@ -129,7 +130,7 @@ def _describe(
         "id": meta.repo_id,
         "author": meta.namespace,
         "sha": commit_id,
-        "lastModified": _iso(handle.git.commit_date(commit_id)),
+        "lastModified": hub_timestamp(handle.git.commit_date(commit_id)),
         "createdAt": meta.created_at,
         "private": meta.private,
         "disabled": False,
@@ -200,10 +201,6 @@ def _sibling(entry: FileEntry, with_blobs: bool) -> dict[str, Any]:
         if entry.lfs is not None:
             sibling["lfs"] = {"sha256": entry.lfs.oid, "size": entry.size, "pointerSize": entry.pointer_size}
     return sibling
-
-
-def _iso(moment: Any) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def list_repos(call: Call) -> Response:

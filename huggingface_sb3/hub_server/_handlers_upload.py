@@ -19,7 +19,7 @@ from ._call import Call, MiB
 from ._errors import HubError, bad_request
 from ._gitrepo import AddFile, AddLfsFile, Change, DeleteFile, DeleteFolder, FileEntry, PendingObject
 from ._globs import GlobRules, TooComplexError, parse_gitattributes_lfs, parse_gitignore
-from ._handlers_refs import discard_pull_request, open_pull_request, require_contributor
+from ._handlers_refs import discard_pull_request, open_pull_request
 from ._handlers_repos import card_limits
 from ._lfs_store import SHA256_RE, HashingWriter, looks_like_pointer
 from ._names import validate_path_in_repo
@@ -146,7 +146,9 @@ def commit(call: Call) -> Response:
     revision = call.params["rev"]
     with ExitStack() as cleanup:
         handle = cleanup.enter_context(call.open_readable())
-        author = _committer(call, handle, revision, create_pr)
+        author = call.hub.auth.require_committer(
+            call.grant, handle.meta.namespace, pull_request=call.commits_to_pull_request
+        ).user
         cleanup.enter_context(call.hub.storage.lock(call.repo_type, handle.meta.namespace, handle.meta.name))
         if not call.hub.storage.exists(call.repo_type, handle.meta.namespace, handle.meta.name):
             raise HubError(404, f"{handle.meta.repo_id} was deleted during the commit.", error_code="RepoNotFound")
@@ -182,13 +184,6 @@ def commit(call: Call) -> Response:
             "pullRequestUrl": f"{repo_url}/discussions/{pull_request.num}" if pull_request else None,
         }
     )
-
-
-def _committer(call: Call, handle: RepoHandle, revision: str, create_pr: bool) -> str:
-    """The user committing: owners write anywhere; other writers only to pull requests."""
-    if create_pr or revision.startswith("refs/pr/"):
-        return require_contributor(call)
-    return call.hub.auth.require_writer(call.grant, handle.meta.namespace).user
 
 
 def _parse_commit(call: Call, body_path: Path, cleanup: ExitStack) -> _ParsedCommit:

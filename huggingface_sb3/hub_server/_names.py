@@ -66,16 +66,28 @@ def validate_path_in_repo(path: object) -> str:
     return stripped
 
 
+def is_plausible_revision(revision: str) -> bool:
+    """Whether a branch, tag, ``refs/...`` name or commit id could name a ref at all: the characters and shapes
+    git forbids (``..``, control characters, ``~^:?*[\\``, leading, trailing or doubled ``/``) are ruled out
+    before the name reaches the ref store."""
+    return (
+        bool(revision)
+        and ".." not in revision
+        and not _REF_FORBIDDEN_RE.search(revision)
+        and not revision.startswith("/")
+        and not revision.endswith("/")
+        and "//" not in revision
+    )
+
+
 def validate_ref_name(name: str, what: str = "branch") -> str:
     """Check a branch or tag name against git's reference rules (``git check-ref-format``) and return it."""
     if (
         not name
         or len(name) > 256
-        or _REF_FORBIDDEN_RE.search(name)
-        or name.startswith(("/", "-", "refs/"))
-        or name.endswith(("/", ".", ".lock"))
-        or ".." in name
-        or "//" in name
+        or not is_plausible_revision(name)
+        or name.startswith(("-", "refs/"))
+        or name.endswith((".", ".lock"))
         or "@{" in name
         or name in ("@", "HEAD")
         or any(segment.startswith(".") for segment in name.split("/"))

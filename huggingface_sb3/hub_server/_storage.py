@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -32,6 +31,7 @@ from ..errors import LocalHubError
 from ._gitrepo import GitRepo
 from ._lfs_store import LfsStore
 from ._names import REPO_TYPES, validate_repo_part
+from ._timestamps import hub_timestamp
 
 DEFAULT_GITATTRIBUTES = b"".join(
     pattern + b" filter=lfs diff=lfs merge=lfs -text\n"
@@ -198,7 +198,7 @@ class HubStorage:
             name=name,
             owner=owner,
             private=private,
-            created_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            created_at=hub_timestamp(),
         )
         staging = Path(tempfile.mkdtemp(prefix="create-", dir=self.tmp_dir))
         GitRepo.create(
