@@ -30,7 +30,8 @@ from ._bodies import (
     read_body,
 )
 from ._call import Call, HubConfig, HubState
-from ._errors import HubError
+from ._errors import ErrorCode, HubError
+from ._gitrepo import EntryMissing, GitRepoError, InvalidChange, RefConflict, RevisionMissing, StaleParent
 from ._routing import Handler, Route, find_route, split_raw_path
 
 logger = logging.getLogger("huggingface_sb3.hub_server")
@@ -124,6 +125,8 @@ class HubApp:
             return None
         except HubError as error:
             failure = detached(error)
+        except GitRepoError as error:
+            failure = _hub_error_of(error)
         except Exception:
             logger.exception("Internal error on %s %s", request.method, request.url.path)
             failure = HubError(500, "Internal error in the local Hub; see its log.")
@@ -193,6 +196,22 @@ def _raw_path(scope: Scope) -> bytes:
 def _route_repo_type(chosen: Route) -> str | None:
     first = chosen.pattern[0]
     return {"datasets": "dataset", "spaces": "space", "api": None}.get(first, "model")
+
+
+_GIT_REFUSALS: dict[type[GitRepoError], tuple[int, ErrorCode | None]] = {
+    RevisionMissing: (404, "RevisionNotFound"),
+    EntryMissing: (404, "EntryNotFound"),
+    StaleParent: (412, None),
+    RefConflict: (409, None),
+    InvalidChange: (400, None),
+}
+
+
+def _hub_error_of(error: GitRepoError) -> HubError:
+    """The Hub's answer to what the repository refused."""
+    status, code = _GIT_REFUSALS[type(error)]
+    commit_id = error.commit_id if isinstance(error, EntryMissing) else None
+    return HubError(status, str(error), error_code=code, headers={"X-Repo-Commit": commit_id} if commit_id else None)
 
 
 def error_response(error: HubError, *, close: bool = False) -> Response:

@@ -21,7 +21,6 @@ from pathlib import Path
 from dulwich.objects import Blob, Commit, Tag, Tree
 from dulwich.repo import Repo
 
-from ._errors import HubError, bad_request, entry_not_found
 from ._lfs_store import LfsPointer, LfsStore, make_pointer, parse_pointer
 from ._names import is_plausible_revision
 
@@ -29,6 +28,35 @@ FILE_MODE = 0o100644
 DIR_MODE = 0o040000
 HEX40_RE = re.compile(r"[0-9a-f]{40}")
 DEFAULT_BRANCH = "main"
+
+
+class GitRepoError(Exception):
+    """A lookup or change the repository refuses; the message says why, for the user. The server turns each kind
+    into the Hub's answer (see ``_app``); this module knows nothing of HTTP."""
+
+
+class RevisionMissing(GitRepoError):
+    """The branch or ref to change does not exist."""
+
+
+class StaleParent(GitRepoError):
+    """The commit was computed against a parent that is no longer the branch head."""
+
+
+class RefConflict(GitRepoError):
+    """A ref cannot be created or moved: it nests with another, or moved meanwhile."""
+
+
+class EntryMissing(GitRepoError):
+    """No file or folder at a path; ``commit_id`` is the commit that was looked at, when there is one."""
+
+    def __init__(self, message: str, *, commit_id: str | None = None) -> None:
+        super().__init__(message)
+        self.commit_id = commit_id
+
+
+class InvalidChange(GitRepoError):
+    """A change that cannot apply: a file where a folder is (or the reverse), a large file never uploaded."""
 
 
 @dataclass(frozen=True)
@@ -208,10 +236,9 @@ class GitRepo:
         if clash is None and self._repo.refs.subkeys(ref.encode()):
             clash = f"{ref}/..."
         if clash is not None:
-            raise HubError(
-                409,
+            raise RefConflict(
                 f"Cannot create {ref}: it conflicts with the existing {clash} (a ref cannot also be a folder of refs). "
-                "Pick another name.",
+                "Pick another name."
             )
 
     def delete_ref(self, ref: str) -> bool:
@@ -283,7 +310,9 @@ class GitRepo:
         """The entries under a folder, depth-first in git order when ``recursive``."""
         folder = self.entry(commit_id, path)
         if not isinstance(folder, FolderEntry):
-            raise entry_not_found(path, commit_id, commit_id=commit_id)
+            raise EntryMissing(
+                f"Entry Not Found: {path!r} does not exist at revision {commit_id}.", commit_id=commit_id
+            )
         return list(self._walk(folder.tree_id.encode(), path, recursive=recursive))
 
     def _walk(self, tree_id: bytes, prefix: str, *, recursive: bool) -> Iterator[FileEntry | FolderEntry]:
@@ -343,12 +372,11 @@ class GitRepo:
         """
         head = self._read_ref(ref)
         if head is None:
-            raise HubError(404, f"Invalid rev id: {ref} does not exist.", error_code="RevisionNotFound")
+            raise RevisionMissing(f"Invalid rev id: {ref} does not exist.")
         if parent_commit is not None and parent_commit != head:
-            raise HubError(
-                412,
+            raise StaleParent(
                 f"The parent commit {parent_commit} is no longer the head of {ref} (now {head}): "
-                "someone committed in between. Fetch the new head and retry.",
+                "someone committed in between. Fetch the new head and retry."
             )
         files = dict(self._blob_ids(self._tree_of(head), ""))
         planned = _plan(files, changes, self.lfs, ref=ref)
@@ -359,7 +387,7 @@ class GitRepo:
             return head
         commit_id = self._write_commit(new_files, parents=[head.encode()], author=author, message=message)
         if not self._repo.refs.set_if_equals(ref.encode(), head.encode(), commit_id):
-            raise HubError(409, f"{ref} moved during the commit; retry.")
+            raise RefConflict(f"{ref} moved during the commit; retry.")
         return commit_id.decode("ascii")
 
     def _write_change(self, change: AddFile | AddLfsFile) -> bytes:
@@ -441,30 +469,22 @@ def _plan(
     for change in changes:
         if isinstance(change, DeleteFile):
             if change.path not in planned.files:
-                raise HubError(
-                    404,
-                    f"A file with this name doesn't exist: cannot delete {change.path!r} on {ref}.",
-                    error_code="EntryNotFound",
-                )
+                raise EntryMissing(f"A file with this name doesn't exist: cannot delete {change.path!r} on {ref}.")
             planned.remove(change.path)
         elif isinstance(change, DeleteFolder):
             if not planned.is_folder(change.path):
-                raise HubError(
-                    404,
-                    f"A folder with this name doesn't exist: cannot delete {change.path!r} on {ref}.",
-                    error_code="EntryNotFound",
-                )
+                raise EntryMissing(f"A folder with this name doesn't exist: cannot delete {change.path!r} on {ref}.")
             prefix = change.path + "/"
             for path in [path for path in planned.files if path.startswith(prefix)]:
                 planned.remove(path)
         else:
             if planned.is_folder(change.path):
-                raise bad_request(f"Cannot add the file {change.path!r}: a folder with that name exists.")
+                raise InvalidChange(f"Cannot add the file {change.path!r}: a folder with that name exists.")
             parent = next((folder for folder in _PlannedFiles._folders(change.path) if folder in planned.files), None)
             if parent is not None:
-                raise bad_request(f"Cannot add {change.path!r}: {parent!r} is a file, not a folder.")
+                raise InvalidChange(f"Cannot add {change.path!r}: {parent!r} is a file, not a folder.")
             if isinstance(change, AddLfsFile) and change.pending is None and not lfs.has(change.oid, change.size):
-                raise bad_request(
+                raise InvalidChange(
                     f"The large file {change.path!r} (sha256 {change.oid}) was not uploaded to this repo, or its "
                     "size differs: upload it through the LFS batch API before committing."
                 )
