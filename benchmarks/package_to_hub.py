@@ -18,6 +18,7 @@ worker's VmRSS and its ffmpeg children's every 5 ms and keeps the peak of each s
 sampled peak and VmHWM, "growth" the peak over the RSS just before the run. Sampling costs CPU (about 10 % of the
 new path's time on 2 cores), so seconds come from other, unsampled runs.
 
+    pip install -e ".[bench]"                           # moviepy, which 3.0's path needs
     python benchmarks/package_to_hub.py                 # 4096 training steps, one run of each
     python benchmarks/package_to_hub.py --repeats 3     # best of three timed runs of each, interleaved
 

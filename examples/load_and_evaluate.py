@@ -23,7 +23,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # render frames without a display
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -71,23 +70,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def claimed_score(card: dict[str, Any]) -> str | None:
-    """The ``mean_reward`` the model card's metadata claims (e.g. ``"500.00 +/- 0.00"``), if it claims one."""
-    for model in card.get("model-index") or []:
-        for result in model.get("results") or []:
-            for metric in result.get("metrics") or []:
-                if metric.get("type") == "mean_reward":
-                    return str(metric.get("value"))
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     """Load, evaluate while filming, and report; the exit status."""
     args = parse_args(argv)
 
     from huggingface_sb3 import HuggingFaceSB3Error, load_agent
-    from huggingface_sb3.environments import is_atari, prepare_eval_env
-    from huggingface_sb3.evaluation import evaluate_and_record
+    from huggingface_sb3.card_claim import read_claim
+    from huggingface_sb3.environments import prepare_eval_env
+    from huggingface_sb3.evaluation import evaluate_and_record, publisher_deterministic
 
     where = "disk" if Path(args.repo).exists() else args.endpoint or "https://huggingface.co"
     print(f"Loading {args.repo} from {where}...")
@@ -111,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     # Evaluate as the publisher did (results.json records it); Atari agents are scored with stochastic actions.
-    deterministic = bool((agent.results or {}).get("is_deterministic", not is_atari(agent.env_id)))
+    deterministic = publisher_deterministic(agent.results, agent.env_id)
     video_path = (args.output_dir or Path.cwd()) / args.video
     video_path.parent.mkdir(parents=True, exist_ok=True)
     kind = "deterministic" if deterministic else "stochastic"
@@ -135,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Mean reward: {evaluation.mean_reward:.2f} +/- {evaluation.std_reward:.2f} "
         f"over {evaluation.n_eval_episodes} episodes (seed {evaluation.seed})."
     )
-    claim = claimed_score(agent.card)
+    claim = read_claim(agent.card)  # the card's "mean +/- std" mean_reward, read as the CLI reads it
     if claim is not None:
-        print(f"The model card claims: {claim}")
+        print(f"The model card claims: {claim.mean:.2f} +/- {claim.std:.2f}")
     print(f"Replay: {video.path.resolve()} ({video.frames} frames, {video.width}x{video.height}, {video.fps:g} fps)")
     return 0
 

@@ -103,9 +103,42 @@ def algorithm_from_data(data: dict[str, Any]) -> str | None:
     return None
 
 
+def algorithm_name(name: str) -> str | None:
+    """The class name of an algorithm named like ``"PPO"``, ``"ppo"`` or ``"ppo_lstm"``; None when unknown."""
+    entry = ALGORITHMS.get(_algorithm_key(name))
+    return entry[1] if entry else None
+
+
+def algorithm_mismatch(claimed: str, data: dict[str, Any]) -> str | None:
+    """The algorithm (class name) a zip's ``data`` shows when it is not ``claimed``; None when they agree, when
+    ``claimed`` is unknown, or when the data cannot tell (old or custom policies)."""
+    detected, expected = algorithm_from_data(data), algorithm_name(claimed)
+    if detected is None or expected is None:
+        return None
+    found = ALGORITHMS[detected][1]
+    # the data tells DDPG from TD3 only by its settings: a TD3 agent may have DDPG's
+    if found == expected or (expected == "TD3" and found == "DDPG"):
+        return None
+    return found
+
+
+def policy_name(data: dict[str, Any]) -> str:
+    """The policy class a zip's ``data`` names, e.g. ``stable_baselines3.common.policies.ActorCriticPolicy``."""
+    policy = data.get("policy_class")
+    if not isinstance(policy, dict):
+        return "unknown"
+    module = str(policy.get("__module__", "?"))
+    match = re.match(r"<function (\w+)\.__init__ ", str(policy.get("__init__", "")))
+    return f"{module}.{match.group(1)}" if match else module
+
+
+def _algorithm_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "", name.lower())
+
+
 def algorithm_class(name: str) -> type[BaseAlgorithm]:
     """The class of an algorithm named like ``"PPO"``, ``"ppo"`` or ``"qrdqn"``."""
-    key = re.sub(r"[^a-z0-9_]", "", name.lower())
+    key = _algorithm_key(name)
     if key not in ALGORITHMS:
         raise UnknownAlgorithmError(
             f"Unknown algorithm {name!r}. Pass algo= one of {', '.join(sorted({v[1] for v in ALGORITHMS.values()}))}."

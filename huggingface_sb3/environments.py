@@ -68,11 +68,16 @@ def ensure_registered(env_id: str) -> None:
     if env_id in gym.registry:
         return
     close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
-    suggestion = f" Did you mean {', '.join(repr(name) for name in close)}?" if close else ""
+    names = [repr(name) for name in close]
+    suggestion = (
+        f" Did you mean {' or '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)}?"
+        if close
+        else ""
+    )
     atari = " " + ATARI_INSTALL_HINT if ("NoFrameskip" in env_id or env_id.startswith("ALE/")) else ""
     raise UnknownEnvironmentError(
         f"Unknown environment id {env_id!r}: gymnasium has no environment registered under it.{suggestion}{atari} "
-        "Pass the id you trained on (e.g. 'CartPole-v1')."
+        "Pass the id the agent was trained on (env_id=...)."
     )
 
 
@@ -154,9 +159,9 @@ class EvaluationEnv:
             frame = self.venv.env_method("render", indices=[0])[0]
         except DependencyNotInstalled as error:
             raise EnvironmentNotRenderableError(
-                f"The env cannot render frames for the replay video: {error} (for classic-control envs: "
-                'pip install "huggingface-sb3[classic-control]"). Or make no video: video=False (--no-video on the '
-                "command line)."
+                f"The env cannot render frames for the replay video ({' '.join(str(error).split())}). "
+                "Make no video: pass video=False. To film, install what rendering needs (for classic-control envs: "
+                'pip install "huggingface-sb3[classic-control]").'
             ) from None
         return None if frame is None else np.asarray(frame)
 
@@ -192,8 +197,8 @@ def prepare_eval_env(
     if need_frames and _render_mode(venv) != "rgb_array":
         raise EnvironmentNotRenderableError(
             f"A replay video needs frames, but the evaluation env renders {_render_mode(venv)!r}, not 'rgb_array'. "
-            f"Create it with render_mode='rgb_array' (e.g. gymnasium.make({env_id or 'env_id'!r}, "
-            "render_mode='rgb_array')), pass eval_env=None to let huggingface_sb3 build one, or pass video=False."
+            "Make no video: pass video=False. To film, create the env with render_mode='rgb_array' "
+            f"(e.g. gymnasium.make({env_id or 'env_id'!r}, render_mode='rgb_array'))."
         )
     monitored, changes_rewards = _monitoring(venv)
     vec_normalize = _find_vec_normalize(venv)

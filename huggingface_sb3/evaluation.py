@@ -7,6 +7,7 @@ playing, uncounted, until it is.
 
 from __future__ import annotations
 
+import math
 import random
 import secrets
 import statistics
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from .environments import EvaluationEnv
     from .video import VideoInfo
 
-__all__ = ["EvaluationResult", "evaluate_agent"]
+__all__ = ["EvaluationResult", "evaluate_agent", "publisher_deterministic"]
 
 
 class FrameSink(Protocol):
@@ -91,6 +92,82 @@ class EvaluationResult:
             "seed": self.seed,
             "eval_duration_seconds": round(self.duration_seconds, 3),
         }
+
+    @classmethod
+    def from_json(cls, data: Any, *, source: str = "results.json") -> EvaluationResult:
+        """The evaluation a ``results.json`` written by :meth:`to_json` describes, its types checked.
+
+        Args:
+            data: the parsed JSON (a dict).
+            source: what to call the file in errors.
+
+        Raises:
+            CorruptArtifactError: ``data`` is not such an object: a field is missing or of the wrong type, the
+                returns and lengths differ in number, or there are none (3.0 wrote only mean and std).
+        """
+        from .errors import CorruptArtifactError
+
+        def bad(why: str) -> CorruptArtifactError:
+            return CorruptArtifactError(f"{source} does not describe an evaluation: {why}.")
+
+        if not isinstance(data, dict):
+            raise bad(f"it holds {type(data).__name__}, not an object")
+        missing = [key for key in _RESULT_KEYS if key not in data]
+        if missing:
+            raise bad(f"it lacks {', '.join(missing)}")
+        returns, lengths = data["episode_returns"], data["episode_lengths"]
+        if not isinstance(returns, list) or not returns or not all(_is_number(value) for value in returns):
+            raise bad("episode_returns must be a non-empty list of numbers")
+        if not isinstance(lengths, list) or not all(_is_int(value) and value >= 0 for value in lengths):
+            raise bad("episode_lengths must be a list of non-negative integers")
+        if len(lengths) != len(returns):
+            raise bad(f"{len(returns)} episode_returns but {len(lengths)} episode_lengths")
+        if "n_eval_episodes" in data and data["n_eval_episodes"] != len(returns):
+            raise bad(f"n_eval_episodes is {data['n_eval_episodes']!r} but there are {len(returns)} episode_returns")
+        if not isinstance(data["is_deterministic"], bool):
+            raise bad("is_deterministic must be true or false")
+        if not _is_int(data["seed"]):
+            raise bad("seed must be an integer")
+        duration = data.get("eval_duration_seconds", 0.0)
+        if not _is_number(duration) or duration < 0:
+            raise bad("eval_duration_seconds must be a non-negative number")
+        try:
+            when = datetime.fromisoformat(data["eval_datetime"])
+        except (TypeError, ValueError):
+            raise bad("eval_datetime must be an ISO 8601 date and time") from None
+        return cls(
+            episode_returns=tuple(float(value) for value in returns),
+            episode_lengths=tuple(lengths),
+            deterministic=data["is_deterministic"],
+            seed=data["seed"],
+            eval_datetime=when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc),
+            duration_seconds=float(duration),
+        )
+
+
+_RESULT_KEYS = ("episode_returns", "episode_lengths", "is_deterministic", "seed", "eval_datetime")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def publisher_deterministic(results: Any, env_id: str | None) -> bool:
+    """Whether to act deterministically to evaluate an agent the way its publisher did.
+
+    As ``results.json`` records it (its ``is_deterministic``, when that is true or false), else deterministic,
+    except for Atari agents, which 3.0, the RL Zoo and ``package_to_hub`` score with stochastic actions.
+    """
+    from .environments import is_atari
+
+    recorded = results.get("is_deterministic") if isinstance(results, dict) else None
+    if isinstance(recorded, bool):
+        return recorded
+    return not (env_id is not None and is_atari(env_id))
 
 
 def evaluate_agent(
@@ -268,7 +345,10 @@ def _film(evaluation_env: EvaluationEnv, frames: FrameSink | None, bar: Any) -> 
         return False
     frame = evaluation_env.grab_frame()
     if frame is None:
-        raise EvaluationError("The evaluation env rendered no frame; create it with render_mode='rgb_array'.")
+        raise EvaluationError(
+            "The evaluation env rendered no frame. Make no video: pass video=False. To film, create the env with "
+            "render_mode='rgb_array'."
+        )
     frames.add_frame(frame)
     bar.update()
     return not frames.full

@@ -104,10 +104,18 @@ def hub_errors(
             error,
         ) from None
     except hub.LocalEntryNotFoundError as error:
+        what = f"{filename!r} of {repo_id}" if filename else f"the files of {repo_id}"
+        cause = _connection_cause(error)
+        if cause is not None or not _cache_only(error):
+            reason = f" ({_describe(cause)})" if cause is not None else ""
+            raise HubRequestError(
+                f"Cannot reach {endpoint_url(endpoint)} to download {what}{reason}, and they are not in the local "
+                "cache. Check your network connection and HF_ENDPOINT."
+            ) from None
         raise _answered(
             MissingFileError,
-            f"{filename!r} of {repo_id} is not in the local cache and could not be downloaded from "
-            f"{endpoint_url(endpoint)}. Check your connection (and HF_ENDPOINT), or drop local_files_only.",
+            f"{what} is not in the local cache, the only place searched (local_files_only=True or HF_HUB_OFFLINE "
+            "set). Download it once while online.",
             error,
         ) from None
     except hub.EntryNotFoundError as error:
@@ -150,7 +158,7 @@ def hub_errors(
         if not is_connection_error(error):
             raise
         raise HubRequestError(
-            f"Cannot reach {endpoint_url(endpoint)} for {repo_id} ({type(error).__name__}: {error}). Check your "
+            f"Cannot reach {endpoint_url(endpoint)} for {repo_id} ({_describe(error)}). Check your "
             "network connection and HF_ENDPOINT."
         ) from None
 
@@ -160,6 +168,30 @@ def _answered(error_class: type[HuggingFaceSB3Error], message: str, error: Excep
     from .hub_http_errors import from_hub_answer
 
     return from_hub_answer(error_class, message, getattr(error, "response", None))
+
+
+def _connection_cause(error: BaseException) -> BaseException | None:
+    """The network error under ``error`` (its ``__cause__``/``__context__`` chain), if there is one."""
+    seen: set[int] = set()
+    current: BaseException | None = error.__cause__ or error.__context__
+    while current is not None and id(current) not in seen:
+        if is_connection_error(current):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _cache_only(error: BaseException) -> bool:
+    """Whether the client looked only in the cache (``local_files_only`` or ``HF_HUB_OFFLINE``)."""
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE) or "outgoing traffic has been disabled" in str(error)
+
+
+def _describe(error: BaseException) -> str:
+    """A network error on one line: ``ConnectError: [Errno 111] Connection refused``."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
 def is_connection_error(error: BaseException) -> bool:

@@ -21,13 +21,17 @@ from .agent_files import (
     algorithm_class,
     algorithm_from_card,
     algorithm_from_data,
+    algorithm_mismatch,
     env_id_from_card,
     pick_agent_zip,
+    policy_name,
 )
 from .errors import (
+    CorruptArtifactError,
     HubRequestError,
     HuggingFaceSB3Error,
     IntegrityError,
+    InvalidArgumentError,
     MissingFileError,
     UnknownAlgorithmError,
 )
@@ -338,11 +342,18 @@ def _load(
     zoo = {name: read_zoo_yaml(path) for name in ZOO_FILES if (path := files.extra(zip_name, name)) is not None}
     zip_path = files.path(zip_name)
     data = read_agent_data(zip_path)
-    algo_name = algo or algorithm_from_card(card) or zoo.get("args.yml", {}).get("algo") or algorithm_from_data(data)
+    claims = (
+        ("algo=", algo),
+        ("README.md", algorithm_from_card(card)),
+        ("args.yml", zoo.get("args.yml", {}).get("algo")),
+    )
+    claimed_by, algo_name = next(((where, name) for where, name in claims if name), ("", algorithm_from_data(data)))
     if algo_name is None:
         raise UnknownAlgorithmError(
             f"Cannot tell the algorithm of {files.source}/{zip_name}. Pass algo='PPO' (or ...)."
         )
+    if claimed_by:
+        _check_algorithm(algo_name, claimed_by, data, files.source, zip_name)
     algo_class = algorithm_class(algo_name)
     env_id = env_id or _env_id_from_files(card, results, zoo, trusted=trust_remote_code)
     model, placeholders = _load_model(zip_path, algo_class, env, device, trust_remote_code)
@@ -364,6 +375,24 @@ def _load(
         placeholders=placeholders,
         card=card,
         results=results,
+    )
+
+
+def _check_algorithm(claimed: str, claimed_by: str, data: dict[str, Any], source: str, zip_name: str) -> None:
+    """Refuse an algorithm the zip's policy does not belong to (SB3 would fail later with an AttributeError)."""
+    found = algorithm_mismatch(claimed, data)
+    if found is None:
+        return
+    agent = f"{zip_name} of {source}" if Path(source).name != zip_name else source
+    fix = f"Pass algo={found!r} (--algo {found.lower()})"
+    if claimed_by == "algo=":
+        raise InvalidArgumentError(
+            f"algo={claimed!r} does not match {agent}: it is a {found} agent (policy {policy_name(data)}). "
+            f"{fix}, or leave it out so it is detected. Nothing was loaded."
+        )
+    raise CorruptArtifactError(
+        f"{claimed_by} of {source} claims the algorithm {claimed!r}, but {zip_name} is a {found} agent (policy "
+        f"{policy_name(data)}). {fix} to load it, and correct the repo's {claimed_by}. Nothing was loaded."
     )
 
 

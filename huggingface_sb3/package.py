@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .agent_files import ALGORITHMS, algorithm_name
 from .card import CardFacts, render_card
 from .environments import EvaluationEnv, atari_frame_stack, ensure_registered, is_atari, prepare_eval_env
 from .errors import InvalidArgumentError, MissingFileError, UnsupportedModelError
@@ -106,7 +107,7 @@ class _RemoteState:
 def package_to_hub(
     model: BaseAlgorithm,
     model_name: str,
-    model_architecture: str,
+    model_architecture: str | None,
     env_id: str,
     eval_env: gym.Env | VecEnv | None,
     repo_id: str,
@@ -138,7 +139,8 @@ def package_to_hub(
         model: the trained Stable-Baselines3 (or sb3-contrib) model.
         model_name: file name of the saved agent, without ``.zip`` (e.g. ``"ppo-CartPole-v1"``).
         model_architecture: the algorithm's name, e.g. ``"PPO"`` (the card's ``model-index`` name, which the
-            RL Zoo reads as the algorithm).
+            RL Zoo reads as the algorithm); case-insensitive, and it must be the model's algorithm. None to use the
+            model's.
         env_id: the environment id the agent was trained on (the leaderboard's tag).
         eval_env: the env to evaluate (and film) on: a gymnasium env or a VecEnv, created with
             ``render_mode="rgb_array"`` when a video is wanted; None to build one from ``env_id``.
@@ -171,7 +173,7 @@ def package_to_hub(
     """
     timings: dict[str, float] = {}
     with _stage("check", timings):
-        _check_model(model, model_name, model_architecture)
+        model_architecture = _check_model(model, model_name, model_architecture)
         ensure_registered(env_id)
         if push:
             check_repo_id(repo_id)
@@ -371,7 +373,8 @@ def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
     timings[name] = round(time.perf_counter() - started, 4)
 
 
-def _check_model(model: object, model_name: object, model_architecture: object) -> None:
+def _check_model(model: object, model_name: object, model_architecture: object) -> str:
+    """Check the arguments naming the model; the algorithm's name for the card (the model's when None)."""
     from stable_baselines3.common.base_class import BaseAlgorithm
 
     if not isinstance(model, BaseAlgorithm):
@@ -383,11 +386,28 @@ def _check_model(model: object, model_name: object, model_architecture: object) 
         raise InvalidArgumentError(
             f"Invalid model_name {model_name!r}: use a plain file name without extension, e.g. 'ppo-CartPole-v1'."
         )
+    actual = _model_algorithm(model)
+    if model_architecture is None:
+        return actual
     if not isinstance(model_architecture, str) or not model_architecture:
         raise InvalidArgumentError(
-            f"Invalid model_architecture {model_architecture!r}: pass the algorithm's name, e.g. "
-            f"{type(model).__name__!r}."
+            f"Invalid model_architecture {model_architecture!r}: pass the algorithm's name, e.g. {actual!r}."
         )
+    wanted = algorithm_name(model_architecture) or model_architecture
+    if wanted.lower() not in {cls.__name__.lower() for cls in type(model).__mro__}:
+        kind = actual if type(model).__name__ == actual else f"{type(model).__name__} (a {actual})"
+        raise InvalidArgumentError(
+            f"model_architecture={model_architecture!r} does not match the model, which is a {kind}. Pass "
+            f"model_architecture={actual!r} (--algo {actual.lower()}), or leave it out (None) so it is detected. "
+            "Nothing was written."
+        )
+    return model_architecture
+
+
+def _model_algorithm(model: object) -> str:
+    """The name of the model's algorithm: its class, or the nearest known algorithm it subclasses."""
+    known = {name for _, name in ALGORITHMS.values()}
+    return next((cls.__name__ for cls in type(model).__mro__ if cls.__name__ in known), type(model).__name__)
 
 
 def _check_counts(n_eval_episodes: int, video_length: int | None) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -39,3 +41,92 @@ def report(args: argparse.Namespace, lines: Iterable[str], payload: dict[str, An
 def formatter() -> type[argparse.HelpFormatter]:
     """The help formatter of every command (keeps the examples' layout)."""
     return argparse.RawDescriptionHelpFormatter
+
+
+# The one place where the package's Python advice becomes command-line advice. Messages name the fix as the
+# keyword argument of the Python call (``pass token=...``); the command line phrases it with the flag of the
+# command that failed (``pass --token``), and drops a sentence whose fix that command has no flag for.
+_PYTHON_ADVICE = re.compile(
+    r"\b(?P<name>token|push|local_dir|env_id|video|trust_remote_code)=(?P<value>\.\.\.|True|False|'[^']*')?"
+)
+# A parenthesised alternative, "(or env=...)": kept (as the flag) when the command has one, else left out.
+_ADVICE_ASIDE = re.compile(r"\s*\((?P<or>or\s+)?(?P<name>\w+)=(?P<value>\.\.\.|True|False|'[^']*')?\)")
+# (keyword, value) -> the flags that give that fix, by argparse dest, first one the command has wins, with how
+# to phrase it ("{flag}" is the flag); None as value: any value (the flag takes it).
+_FLAG_OF_ADVICE: dict[tuple[str, str | None], tuple[tuple[str, str], ...]] = {
+    ("token", None): (("token", "{flag}"),),
+    ("push", "False"): (("dry_run", "{flag}"),),
+    ("local_dir", None): (("local_dir", "{flag}"),),
+    ("env_id", None): (("env_id", "{flag}"),),
+    ("video", "False"): (("no_video", "{flag}"), ("record", "leave out {flag}")),
+    ("trust_remote_code", "True"): (("trust_remote_code", "{flag}"),),
+}
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z(`'])")
+
+
+def _flag_phrase(name: str, value: str | None, flags: dict[str, str]) -> str | None:
+    """The command-line phrasing of the Python advice ``name=value`` (None if the command has no flag for it)."""
+    for dest, template in _FLAG_OF_ADVICE.get((name, value)) or _FLAG_OF_ADVICE.get((name, None)) or ():
+        if dest in flags:
+            phrase = template.format(flag=flags[dest])
+            if (name, None) in _FLAG_OF_ADVICE and value and value.startswith("'"):
+                return f"{phrase} {value.strip(chr(39))}"
+            return phrase
+    return None
+
+
+def looks_like_path(source: str) -> bool:
+    """Whether a command's source argument names a local path rather than a repo id: it starts with ``./``,
+    ``../``, ``/`` or ``~``, ends with ``.zip`` or ``.md``, or exists."""
+    return (
+        source.startswith(("./", "../", "/", "~", ".\\", "..\\"))
+        or source.lower().endswith((".zip", ".md"))
+        or Path(source).exists()
+    )
+
+
+def command_flags(parser: argparse.ArgumentParser, run: object) -> dict[str, str]:
+    """The flags (by argparse dest) of the (sub)command whose ``run`` default is ``run``."""
+    chosen = _command_parser(parser, run) or parser
+    return {
+        action.dest: max(action.option_strings, key=len)
+        for action in chosen._actions
+        if action.option_strings and action.option_strings[0].startswith("--")
+    }
+
+
+def _command_parser(parser: argparse.ArgumentParser, run: object) -> argparse.ArgumentParser | None:
+    if run is not None and parser.get_default("run") is run:
+        return parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found = _command_parser(sub, run)
+                if found is not None:
+                    return found
+    return None
+
+
+def command_line_message(message: str, flags: dict[str, str]) -> str:
+    """``message`` on one line, its Python advice phrased with ``flags`` (dest -> flag) of the current command."""
+
+    def aside(match: re.Match[str]) -> str:
+        phrase = _flag_phrase(match["name"], match["value"], flags)
+        return f" ({match['or'] or ''}{phrase})" if phrase else ""
+
+    sentences = []
+    for sentence in _SENTENCE_END.split(_ADVICE_ASIDE.sub(aside, " ".join(message.split()))):
+        missing = False
+
+        def to_flag(match: re.Match[str]) -> str:
+            nonlocal missing
+            phrase = _flag_phrase(match["name"], match["value"], flags)
+            if phrase is None:
+                missing = True
+                return match[0]
+            return phrase
+
+        phrased = _PYTHON_ADVICE.sub(to_flag, sentence)
+        if not missing:
+            sentences.append(phrased)
+    return " ".join(sentences) if sentences else " ".join(message.split())

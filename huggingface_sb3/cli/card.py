@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from pathlib import Path
 
-from ._common import add_hub_options, add_output_options, formatter, report
+from ._common import add_hub_options, add_output_options, formatter, looks_like_path, report
 
 EXAMPLES = """\
 examples:
@@ -59,7 +58,7 @@ def run_write(args: argparse.Namespace) -> int:
     from ..agent_files import algorithm_class, algorithm_from_data, pick_agent_zip
     from ..card import CardFacts, render_card
     from ..environments import env_id_from_file, frame_stack_of, is_atari
-    from ..errors import InvalidArgumentError, MissingFileError
+    from ..errors import CorruptArtifactError, InvalidArgumentError, MissingFileError
     from ..evaluation import EvaluationResult
     from ..hub_access import resolve_url
     from ..model_files import VEC_NORMALIZE_JSON, VEC_NORMALIZE_PICKLE, plain_hyperparameters, readable_config
@@ -81,18 +80,10 @@ def run_write(args: argparse.Namespace) -> int:
     if not env_id or not algo_name:
         raise InvalidArgumentError("Cannot tell the env id or the algorithm: pass --env-id and --algo.")
     try:
-        evaluation = EvaluationResult(
-            episode_returns=tuple(results["episode_returns"]),
-            episode_lengths=tuple(results["episode_lengths"]),
-            deterministic=bool(results["is_deterministic"]),
-            seed=int(results["seed"]),
-            eval_datetime=datetime.fromisoformat(results["eval_datetime"]),
-            duration_seconds=float(results.get("eval_duration_seconds", 0.0)),
-        )
-    except (KeyError, TypeError, ValueError):
+        evaluation = EvaluationResult.from_json(results, source=str(results_path))
+    except CorruptArtifactError as error:
         raise InvalidArgumentError(
-            f"{results_path} lacks per-episode results (3.0 wrote only mean and std): re-evaluate with "
-            "huggingface-sb3 package --dry-run or evaluate_agent."
+            f"{error} Re-evaluate with huggingface-sb3 package --dry-run (3.0 wrote only mean and std)."
         ) from None
     shape = tuple((data.get("observation_space") or {}).get("_shape") or ())
     facts = CardFacts(
@@ -119,12 +110,21 @@ def run_write(args: argparse.Namespace) -> int:
 def run_validate(args: argparse.Namespace) -> int:
     """Print the problems of a card (exit code 1 if there are any)."""
     from ..card import leaderboard_problems
+    from ..errors import MissingFileError
     from ..loading import load_from_hub
 
-    source = Path(args.source)
-    path = source if source.is_file() else Path(
-        load_from_hub(args.source, "README.md", revision=args.revision, token=args.token, endpoint=args.endpoint)
-    )  # fmt: skip
+    if looks_like_path(args.source):
+        path = Path(args.source).expanduser()
+        path = path / "README.md" if path.is_dir() else path
+        if not path.is_file():
+            raise MissingFileError(
+                f"The local file {path} does not exist. Give a README.md file, or a repo id such as "
+                "'sb3/ppo-CartPole-v1'."
+            )
+    else:
+        path = Path(
+            load_from_hub(args.source, "README.md", revision=args.revision, token=args.token, endpoint=args.endpoint)
+        )
     problems = leaderboard_problems(path.read_text(encoding="utf-8"))
     lines = [f"{args.source}: the Deep RL leaderboard and the RL Zoo can read this card."] if not problems else [
         f"{args.source}: {len(problems)} problem(s):", *(f"  - {problem}" for problem in problems)

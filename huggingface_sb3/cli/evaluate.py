@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._common import add_hub_options, add_output_options, formatter, report
+from ._common import add_hub_options, add_output_options, formatter, looks_like_path, report
 
 if TYPE_CHECKING:
     from ..loading import LoadedAgent
@@ -23,7 +22,6 @@ examples:
   huggingface-sb3 record sb3/ppo-CartPole-v1 --output replay.mp4
   huggingface-sb3 record ./ppo-CartPole-v1.zip --env-id CartPole-v1 --video-length 500
 """
-_CLAIM_RE = re.compile(r"^\s*(-?[\d.]+(?:e[-+]?\d+)?)\s*\+/-\s*([\d.]+(?:e[-+]?\d+)?)\s*$", re.IGNORECASE)
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,28 +65,34 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace, *, film: bool) -> LoadedAgent:
-    from ..errors import InvalidArgumentError
+    from ..errors import InvalidArgumentError, MissingFileError
     from ..loading import load_agent
 
+    source = args.source
+    if looks_like_path(source):
+        source = str(Path(source).expanduser())
+        if not Path(source).exists():
+            raise MissingFileError(
+                f"The local file {args.source} does not exist. Give an agent's zip or an RL Zoo experiment folder, "
+                "or a repo id such as 'sb3/ppo-CartPole-v1'."
+            )
     agent = load_agent(
-        args.source, revision=args.revision, algo=args.algo, env_id=args.env_id,
+        source, revision=args.revision, algo=args.algo, env_id=args.env_id,
         render_mode="rgb_array" if film else None, device="cpu", trust_remote_code=args.trust_remote_code,
         token=args.token, endpoint=args.endpoint,
     )  # fmt: skip
     if agent.env is None:
-        raise InvalidArgumentError(f"Cannot build the agent's env: {agent.env_error}.")
+        raise InvalidArgumentError(f"Cannot build the agent's env: {(agent.env_error or 'unknown cause').rstrip('.')}.")
     return agent
 
 
 def _deterministic(args: argparse.Namespace, agent: LoadedAgent) -> bool:
     """As asked, else as the published evaluation was run, else deterministic (stochastic for Atari)."""
-    from ..environments import is_atari
+    from ..evaluation import publisher_deterministic
 
     if args.stochastic or args.deterministic:
         return not args.stochastic
-    if agent.results and isinstance(agent.results.get("is_deterministic"), bool):
-        return agent.results["is_deterministic"]
-    return not (agent.env_id is not None and is_atari(agent.env_id))
+    return publisher_deterministic(agent.results, agent.env_id)
 
 
 def _play(args: argparse.Namespace, agent: LoadedAgent, n_episodes: int, video: Path | None) -> tuple[Any, Any]:
@@ -110,13 +114,11 @@ def _play(args: argparse.Namespace, agent: LoadedAgent, n_episodes: int, video: 
 
 
 def claimed_score(card: dict[str, Any]) -> tuple[float, float] | None:
-    """The ``mean +/- std`` the card's ``model-index`` claims, if it has one."""
-    try:
-        value = card["model-index"][0]["results"][0]["metrics"][0]["value"]
-    except (KeyError, IndexError, TypeError):
-        return None
-    match = _CLAIM_RE.match(str(value))
-    return (float(match.group(1)), float(match.group(2))) if match else None
+    """The ``mean +/- std`` the card's ``model-index`` claims, if it has one (read by ``card_claim.read_claim``)."""
+    from ..card_claim import read_claim
+
+    claim = read_claim(card)
+    return (claim.mean, claim.std) if claim else None
 
 
 def claim_holds(claim: tuple[float, float], mean: float, std: float) -> bool:
@@ -160,12 +162,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_record(args: argparse.Namespace) -> int:
     """Film the agent."""
     agent = _load(args, film=True)
-    _, video = _play(args, agent, 1, args.output)
+    result, video = _play(args, agent, 1, args.output)
     report(
         args,
-        [f"Video: {video.path} ({video.frames} frames, {video.width}x{video.height}, {video.fps:g} fps)"],
+        [
+            f"Video: {video.path} ({video.frames} frames, {video.width}x{video.height}, {video.fps:g} fps, "
+            f"seed {result.seed})"
+        ],
         {
             "video": str(video.path),
+            "seed": result.seed,
             "frames": video.frames,
             "width": video.width,
             "height": video.height,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import HuggingFaceSB3Error
 from . import card, evaluate, hub, package, pull, push
-from ._common import formatter
+from ._common import command_flags, command_line_message, formatter
 
 EXAMPLES = """\
 examples:
@@ -58,7 +58,8 @@ def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     except HuggingFaceSB3Error as error:
         if getattr(args, "debug", False):
             traceback.print_exc()
-        print(f"error: {error}", file=sys.stderr)
+        flags = command_flags(parser, getattr(args, "run", None))
+        print(f"error: {command_line_message(str(error), flags)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

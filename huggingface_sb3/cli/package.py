@@ -116,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         kwargs = {**env_kwargs, **({"render_mode": "rgb_array"} if video else {})}
         eval_env = load_vec_normalize(args.vec_normalize, make_env(args.env_id, model=agent.model, env_kwargs=kwargs))
     if eval_env is None:
-        raise InvalidArgumentError(f"Cannot build the evaluation env: {agent.env_error}.")
+        raise InvalidArgumentError(
+            f"Cannot build the evaluation env: {(agent.env_error or 'unknown cause').rstrip('.')}."
+        )
     model_name = args.model_name or ModelName(agent.algo.lower(), EnvironmentName(args.env_id))
     result = package_to_hub(
         agent.model,
