@@ -102,7 +102,7 @@ def hub_errors(
             f"{repo_id} has no branch, tag or commit {revision!r}. List its refs with "
             f"`hf repos branch list {repo_id}` or pass another revision.",
             error,
-        ) from None
+        ) from error
     except hub.LocalEntryNotFoundError as error:
         what = f"{filename!r} of {repo_id}" if filename else f"the files of {repo_id}"
         cause = _connection_cause(error)
@@ -111,26 +111,33 @@ def hub_errors(
             raise HubRequestError(
                 f"Cannot reach {endpoint_url(endpoint)} to download {what}{reason}, and they are not in the local "
                 "cache. Check your network connection and HF_ENDPOINT."
-            ) from None
+            ) from error
         raise _answered(
             MissingFileError,
             f"{what} is not in the local cache, the only place searched (local_files_only=True or HF_HUB_OFFLINE "
             "set). Download it once while online.",
             error,
-        ) from None
+        ) from error
     except hub.EntryNotFoundError as error:
         raise _answered(
             MissingFileError,
             f"{repo_id} has no file {filename!r} at revision {revision or 'main'}. Check the file name "
             "(e.g. with HfApi().list_repo_files).",
             error,
-        ) from None
+        ) from error
+    except hub.GatedRepoError as error:
+        raise _answered(
+            HubAccessError,
+            f"{where} is gated: accept its conditions on its page while logged in with the account of your token, "
+            "then retry.",
+            error,
+        ) from error
     except hub.RepositoryNotFoundError as error:
         raise _answered(
             RepoNotFoundError,
             f"Repository {where} not found. Check the repo id; if it is private, pass a token that can read it.",
             error,
-        ) from None
+        ) from error
     except hub.HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else None
         if status == 401:
@@ -139,34 +146,40 @@ def hub_errors(
                 f"The Hub refused the token for {where} (401). Pass a valid token (token=..., HF_TOKEN or "
                 "`hf auth login`).",
                 error,
-            ) from None
+            ) from error
         if status == 403:
             raise _answered(
                 HubAccessError,
                 f"The token cannot write to {where} (403): it is read-only or not allowed in that namespace. "
                 "Use a write token of the namespace's owner, or push to your own namespace.",
                 error,
-            ) from None
+            ) from error
         if status in (409, 412):
             raise _answered(
                 HubConflictError,
                 f"{where} changed while pushing (someone else committed); nothing was written. Run the push again.",
                 error,
-            ) from None
-        raise _answered(HubRequestError, f"The Hub answered an error for {where}: {error}", error) from None
+            ) from error
+        raise _answered(HubRequestError, f"The Hub answered an error for {where}: {error}", error) from error
     except Exception as error:
         if not is_connection_error(error):
             raise
         raise HubRequestError(
             f"Cannot reach {endpoint_url(endpoint)} for {repo_id} ({_describe(error)}). Check your "
             "network connection and HF_ENDPOINT."
-        ) from None
+        ) from error
 
 
 def _answered(error_class: type[HuggingFaceSB3Error], message: str, error: Exception) -> HuggingFaceSB3Error:
-    """The package error for a Hub answer; also a ``requests.exceptions.HTTPError``, as 3.0's errors were."""
+    """The package error for a Hub answer; also a ``requests.exceptions.HTTPError``, as 3.0's errors were.
+
+    The Hub's request id is kept in the message (what its support asks for); the client's own error, with the
+    server's message, stays chained as the cause (shown by ``--debug``)."""
     from .hub_http_errors import from_hub_answer
 
+    request_id = getattr(error, "request_id", None)
+    if request_id and request_id not in message:
+        message = f"{message} (Request ID: {request_id})"
     return from_hub_answer(error_class, message, getattr(error, "response", None))
 
 

@@ -60,3 +60,32 @@ def test_hub_errors_are_also_requests_http_errors_as_in_3_0(repo, tmp_path):
     assert isinstance(no_repo.value, RepoNotFoundError) and no_repo.value.response.status_code in (401, 404)
     with pytest.raises(HTTPError):
         load_from_hub(repo_id, "agent.zip", revision="no-branch", cache_dir=tmp_path)
+
+
+def test_hub_errors_keep_the_request_id_and_the_clients_error(repo, tmp_path):
+    """Support asks for the request id; ``--debug`` shows the client's own error (with the server's message)."""
+    from huggingface_hub.errors import EntryNotFoundError
+
+    repo_id, _ = repo
+    with pytest.raises(MissingFileError) as missing:
+        load_from_hub(repo_id, "nope.zip", cache_dir=tmp_path)
+    request_id = missing.value.response.headers["x-request-id"]
+    assert len(request_id) == 32 and f"(Request ID: {request_id})" in str(missing.value)
+    assert isinstance(missing.value.__cause__, EntryNotFoundError)
+
+
+def test_a_gated_repo_is_reported_as_gated_not_missing():
+    """huggingface_hub's GatedRepoError is a RepositoryNotFoundError; users need the other fix (accept the terms)."""
+    import httpx2
+    from huggingface_hub.utils import hf_raise_for_status
+
+    from huggingface_sb3.errors import HubAccessError
+    from huggingface_sb3.hub_access import hub_errors
+
+    request = httpx2.Request("GET", "https://huggingface.co/api/models/org/gated")
+    answer = httpx2.Response(
+        403, headers={"X-Error-Code": "GatedRepo", "X-Request-Id": "req-123"}, json={"error": "gated"}, request=request
+    )
+    gated = r"is gated: accept its conditions.*\(Request ID: req-123\)"
+    with pytest.raises(HubAccessError, match=gated), hub_errors("org/gated"):
+        hf_raise_for_status(answer)

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 from pathlib import Path
-from types import FrameType
-
-import uvicorn
 
 from ..errors import LocalHubError
 from ..hub_server import HubConfig, TokenGrant
-from ..hub_server._app import HubApp
 from ..hub_server._local_hub import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -22,11 +16,9 @@ from ..hub_server._local_hub import (
     GRANTS_ENV,
     SERVER_OPTIONS,
     TOKEN_ENV,
-    bind_socket,
     default_data_dir,
-    endpoint_of,
     generate_token,
-    make_server,
+    serve,
 )
 
 SERVE_EXAMPLES = """\
@@ -199,49 +191,23 @@ def run_serve(args: argparse.Namespace) -> int:
         ) from None
     grants = (TokenGrant(token, args.user, "write"), *(_parse_grant(text) for text in args.grant))
     config = HubConfig(data_dir=data_dir, grants=grants, **{name: getattr(args, name) for name in SERVER_OPTIONS})
-    app = HubApp(config)
-    try:
-        sock = bind_socket(args.host, args.port)
-    except LocalHubError:
-        app.close()
-        raise
-    server = make_server(app, verbose=not args.quiet)
-    endpoint = endpoint_of(sock)
     token_note = (
         "generated, saved in the data dir" if generated else "as given" if args.token else "saved in the data dir"
     )
-    print(
-        f"Local Hugging Face Hub serving {data_dir}\n"
-        f"  endpoint: {endpoint}\n"
-        f"  user:     {args.user} (write token, {token_note})\n"
-        f"  uploads:  {args.upload_mode}\n"
-        "Point huggingface_hub clients at it:\n"
-        f"  {ENDPOINT_LINE_PREFIX}{endpoint}\n"
-        f"  export HF_TOKEN={token}\n"
-        "Press Ctrl-C to stop.",
-        flush=True,
-    )
-    try:
-        _serve_until_signalled(server, sock)
-    finally:
-        app.close()
+
+    def announce(endpoint: str) -> None:
+        print(
+            f"Local Hugging Face Hub serving {data_dir}\n"
+            f"  endpoint: {endpoint}\n"
+            f"  user:     {args.user} (write token, {token_note})\n"
+            f"  uploads:  {args.upload_mode}\n"
+            "Point huggingface_hub clients at it:\n"
+            f"  {ENDPOINT_LINE_PREFIX}{endpoint}\n"
+            f"  export HF_TOKEN={token}\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+
+    serve(config, host=args.host, port=args.port, verbose=not args.quiet, on_ready=announce)
     print("Local Hub stopped.", flush=True)
     return 0
-
-
-def _serve_until_signalled(server: uvicorn.Server, sock: socket.socket) -> None:
-    """Run the server; Ctrl-C or SIGTERM make it finish open requests and return (instead of killing us).
-
-    uvicorn handles the signals while serving and re-raises them once it has shut down; the handlers set
-    here receive that re-raised signal (and any signal that arrives before uvicorn takes over).
-    """
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        server.should_exit = True
-
-    previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        server.run(sockets=[sock])
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

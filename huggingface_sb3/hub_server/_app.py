@@ -9,6 +9,7 @@ spooling or parsing anything. Anonymous callers share a small memory budget for 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import _handlers_files, _handlers_lfs, _handlers_refs, _handlers_repos, _handlers_upload
 from ._bodies import (
@@ -114,7 +115,7 @@ class HubApp:
         body = BodyReceiver(scope, receive)
         response = await self._respond(Request(scope, body), body)
         if response is not None:
-            await response(scope, body, send)
+            await response(scope, body, _with_request_id(send, uuid.uuid4().hex))
 
     async def _respond(self, request: Request, body: BodyReceiver) -> Response | None:
         """The response to a request, or None when the client is gone (or its body timed out, which the
@@ -170,6 +171,17 @@ class HubApp:
             return nullcontext()
         declared = declared_length(call.request.headers)
         return self.anonymous_bodies.reserve(min(declared if declared is not None else limit, limit))
+
+
+def _with_request_id(send: Send, request_id: str) -> Send:
+    """``send`` that adds ``X-Request-Id`` to the response, as the Hub does (clients quote it in their errors)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
+        await send(message)
+
+    return sending
 
 
 async def _admit(chosen: Route, call: Call) -> None:

@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import uvicorn
@@ -106,6 +107,48 @@ def make_server(app: HubApp, *, verbose: bool) -> uvicorn.Server:
             timeout_keep_alive=30,
         )
     )
+
+
+def serve(
+    config: HubConfig,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    verbose: bool = True,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``config`` in the foreground until Ctrl-C or SIGTERM, which finish open requests and return.
+
+    ``on_ready`` receives the endpoint once the socket listens (``port=0`` picks a free one). LocalHubError if the
+    port is taken; the data directory is released on return.
+    """
+    app = HubApp(config)
+    try:
+        sock = bind_socket(host, port)
+        server = make_server(app, verbose=verbose)
+        if on_ready is not None:
+            on_ready(endpoint_of(sock))
+        _serve_until_signalled(server, sock)
+    finally:
+        app.close()
+
+
+def _serve_until_signalled(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Run the server; Ctrl-C or SIGTERM make it finish open requests and return (instead of killing us).
+
+    uvicorn handles the signals while serving and re-raises them once it has shut down; the handlers set
+    here receive that re-raised signal (and any signal that arrives before uvicorn takes over).
+    """
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class LocalHub:
