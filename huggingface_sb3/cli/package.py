@@ -78,10 +78,16 @@ def _zoo_experiment(folder: Path, algo: str, env_id: str, exp_id: int) -> tuple[
             "Check --zoo-folder, --algo, --env-id and --exp-id."
         )
     settings = chosen[0] / env_id
-    extras = {
-        name: settings / name for name in ("config.yml", "args.yml", "env_kwargs.yml") if (settings / name).is_file()
-    }
+    from ..agent_files import ZOO_FILES
+
+    extras = {name: settings / name for name in ZOO_FILES if (settings / name).is_file()}
     return chosen[0] / f"{env_id}.zip", extras
+
+
+def _close_envs(*envs: Any) -> None:
+    """Close the envs this command built (the agent's, and the one ``--vec-normalize`` wraps), each once."""
+    for env in {id(env): env for env in envs if env is not None}.values():
+        env.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,32 +126,35 @@ def run(args: argparse.Namespace) -> int:
             f"Cannot build the evaluation env: {(agent.env_error or 'unknown cause').rstrip('.')}."
         )
     model_name = args.model_name or ModelName(agent.algo.lower(), EnvironmentName(args.env_id))
-    result = package_to_hub(
-        agent.model,
-        model_name,
-        agent.algo,
-        args.env_id,
-        eval_env,
-        args.repo_id,
-        args.commit_message or f"Upload {agent.algo} agent for {args.env_id}",
-        is_deterministic=not args.stochastic,
-        n_eval_episodes=args.n_eval_episodes,
-        token=args.token,
-        video_length=args.video_length,
-        logs=args.logs,
-        seed=args.seed,
-        private=args.private,
-        revision=args.revision,
-        create_pr=args.create_pr,
-        video=video,
-        local_dir=args.local_dir,
-        push=not args.dry_run,
-        extra_files=extras,
-        tags=args.tags,
-        license=args.license,
-        progress=not (args.quiet or args.json),
-        endpoint=args.endpoint,
-    )
+    try:
+        result = package_to_hub(
+            agent.model,
+            model_name,
+            agent.algo,
+            args.env_id,
+            eval_env,
+            args.repo_id,
+            args.commit_message or f"Upload {agent.algo} agent for {args.env_id}",
+            is_deterministic=not args.stochastic,
+            n_eval_episodes=args.n_eval_episodes,
+            token=args.token,
+            video_length=args.video_length,
+            logs=args.logs,
+            seed=args.seed,
+            private=args.private,
+            revision=args.revision,
+            create_pr=args.create_pr,
+            video=video,
+            local_dir=args.local_dir,
+            push=not args.dry_run,
+            extra_files=extras,
+            tags=args.tags,
+            license=args.license,
+            progress=not (args.quiet or args.json),
+            endpoint=args.endpoint,
+        )
+    finally:
+        _close_envs(eval_env, agent.env)
     evaluation = result.evaluation
     payload: dict[str, Any] = {
         "commit_url": result.commit_url,
