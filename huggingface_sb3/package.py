@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +58,7 @@ GENERATED_FILES = (REPLAY, RESULTS, CONFIG, README, VEC_NORMALIZE_PICKLE, VEC_NO
 
 
 class PackageResult(str):
-    """What ``package_to_hub`` did. It is the commit URL (as 3.0 returned), or the local folder on a dry run.
+    """What ``package_to_hub`` did, frozen. It is the commit URL (as 3.0 returned), or the local folder on a dry run.
 
     Attributes:
         commit_url: URL of the commit (None on a dry run).
@@ -86,11 +86,37 @@ class PackageResult(str):
     skipped: dict[str, str]
     stage_seconds: dict[str, float]
 
-    def __new__(cls, value: str, **fields: Any) -> PackageResult:
+    def __new__(
+        cls,
+        value: str,
+        *,
+        commit_url: str | None,
+        commit_id: str | None,
+        repo_url: str | None,
+        pr_url: str | None,
+        evaluation: EvaluationResult,
+        files: tuple[str, ...],
+        deleted: tuple[str, ...],
+        local_dir: Path | None,
+        video: VideoInfo | None,
+        skipped: dict[str, str],
+        stage_seconds: dict[str, float],
+    ) -> PackageResult:
         result = super().__new__(cls, value)
+        fields = {
+            "commit_url": commit_url, "commit_id": commit_id, "repo_url": repo_url, "pr_url": pr_url,
+            "evaluation": evaluation, "files": files, "deleted": deleted, "local_dir": local_dir, "video": video,
+            "skipped": skipped, "stage_seconds": stage_seconds,
+        }  # fmt: skip
         for name, field_value in fields.items():
-            setattr(result, name, field_value)
+            object.__setattr__(result, name, field_value)
         return result
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}: a PackageResult is frozen")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}: a PackageResult is frozen")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import gymnasium as gym
@@ -200,6 +201,10 @@ def test_dry_run_builds_the_folder_and_sends_no_request(ppo_cartpole, local_hub,
     result = _package(ppo_cartpole, hub_repo_id, push=False, local_dir=tmp_path / "repo")
     assert local_hub.requests_received == before
     assert result == str(tmp_path / "repo") and result.commit_id is None and result.local_dir == tmp_path / "repo"
+    with pytest.raises(FrozenInstanceError):
+        result.commit_id = "changed"
+    with pytest.raises(FrozenInstanceError):
+        del result.local_dir
     assert sorted(path.name for path in (tmp_path / "repo").iterdir()) == [
         "README.md", "config.json", "ppo-CartPole-v1.zip", "replay.mp4", "results.json",
     ]  # fmt: skip
