@@ -1,7 +1,10 @@
-"""Measuring a local Hub under attack: another client's latency meanwhile, and the server's memory."""
+"""Measuring a local Hub under attack (another client's latency meanwhile, the server's memory), and building the
+NDJSON commit bodies the attacks send."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +14,21 @@ from dataclasses import dataclass, field
 from ._http import raw_request
 
 MiB = 1024 * 1024
+
+
+def ndjson(*lines: dict) -> bytes:
+    """A commit body: one JSON object a line."""
+    return b"\n".join(json.dumps(line).encode() for line in lines)
+
+
+def header_line(**extra: str) -> dict:
+    """The first line of a commit."""
+    return {"key": "header", "value": {"summary": "hostile", **extra}}
+
+
+def file_line(path: str, content: bytes) -> dict:
+    """A commit line adding ``content`` inline (base64)."""
+    return {"key": "file", "value": {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"}}
 
 
 def rss_bytes(pid: int) -> int:

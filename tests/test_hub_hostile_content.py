@@ -7,9 +7,7 @@ request writes nothing.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import resource
 import time
 import unicodedata
@@ -21,7 +19,7 @@ from huggingface_hub import HfApi, hf_hub_download
 from huggingface_sb3 import LocalHub
 from huggingface_sb3.hub_server import TokenGrant
 
-from ._hostile import MiB, probing, rss_bytes
+from ._hostile import MiB, file_line, header_line, ndjson, probing, rss_bytes
 from ._http import raw_request
 
 OWNER, OWNER_TOKEN = "alice", "alice-write"
@@ -63,18 +61,6 @@ def _commit(hub: LocalHub, repo_id: str, body: bytes, *, token: str = OWNER_TOKE
         headers={"Content-Type": "application/x-ndjson"},
     )
     return {"status": response.status, "body": response.json() if response.body else {}}
-
-
-def _ndjson(*lines: dict) -> bytes:
-    return b"\n".join(json.dumps(line).encode() for line in lines)
-
-
-def _header(**extra: str) -> dict:
-    return {"key": "header", "value": {"summary": "hostile", **extra}}
-
-
-def _file_line(path: str, content: bytes) -> dict:
-    return {"key": "file", "value": {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"}}
 
 
 # -- patterns ------------------------------------------------------------------------------------------------------
@@ -161,7 +147,7 @@ def test_a_yaml_alias_bomb_in_a_card_is_not_expanded(hub, api, repo):
     """A 373-byte README made every anonymous repo info expand it: 196 MiB response, 9 s, 820 MiB RSS."""
     with pytest.raises(ValueError, match="aliases expand it to more than"):
         api.upload_file(path_or_fileobj=_ALIAS_BOMB.encode(), path_in_repo="README.md", repo_id=repo)
-    assert _commit(hub, repo, _ndjson(_header(), _file_line("README.md", _ALIAS_BOMB.encode())))["status"] == 200
+    assert _commit(hub, repo, ndjson(header_line(), file_line("README.md", _ALIAS_BOMB.encode())))["status"] == 200
     idle = rss_bytes(hub.pid)
     with probing(hub.endpoint, hub.token, pid=hub.pid) as probe:
         for _ in range(5):
@@ -204,7 +190,7 @@ def test_listings_carry_card_data_only_when_asked(api, repo):
 def test_a_huge_number_in_a_commit_is_refused_at_once(hub, api, repo):
     """One long digit run was parsed in quadratic time: 64 MiB took 8 s, 128 MiB 30 s and 577 MiB RSS."""
     head = api.model_info(repo).sha
-    body = _ndjson(_header()) + b"\n" + b"7" * (64 * MiB)
+    body = ndjson(header_line()) + b"\n" + b"7" * (64 * MiB)
     idle = rss_bytes(hub.pid)
     with probing(hub.endpoint, hub.token, pid=hub.pid) as probe:
         started = time.perf_counter()
@@ -219,8 +205,8 @@ def test_a_huge_number_in_a_commit_is_refused_at_once(hub, api, repo):
 def test_a_commit_of_many_small_files_keeps_memory_flat(hub, api, repo):
     """Parsed lines used to be kept in a list: a 367 MiB commit of small files grew the server by 380 MiB."""
     content = bytes(47 * 1024)  # its base64 is just under the 64 KiB from which strings are spooled to disk
-    lines = [_header()] + [_file_line(f"chunks/{i:05d}.bin", content + i.to_bytes(4, "big")) for i in range(4000)]
-    body = _ndjson(*lines)
+    lines = [header_line()] + [file_line(f"chunks/{i:05d}.bin", content + i.to_bytes(4, "big")) for i in range(4000)]
+    body = ndjson(*lines)
     assert len(body) > 240 * MiB
     idle = rss_bytes(hub.pid)
     with probing(hub.endpoint, hub.token, pid=hub.pid, interval=0.02) as probe:
@@ -236,7 +222,7 @@ def test_commits_beyond_the_file_limit_are_refused(tmp_path):
         api = HfApi(endpoint=small.endpoint, token=small.token)
         repo_id = f"{small.user}/limited"
         api.create_repo(repo_id)
-        body = _ndjson(_header(), *(_file_line(f"f{i}", b"x") for i in range(4)))
+        body = ndjson(header_line(), *(file_line(f"f{i}", b"x") for i in range(4)))
         response = raw_request(
             "POST", f"{small.endpoint}/api/models/{repo_id}/commit/main", body=body, token=small.token
         )
@@ -250,9 +236,9 @@ def test_a_refused_commit_stores_no_large_file(hub, api, repo):
     oid = hashlib.sha256(big).hexdigest()
     stale = api.model_info(repo).sha
     api.upload_file(path_or_fileobj=b"moves main", path_in_repo="new.txt", repo_id=repo)
-    stale_parent = _commit(hub, repo, _ndjson(_header(parentCommit=stale), _file_line("big.bin", big)))
+    stale_parent = _commit(hub, repo, ndjson(header_line(parentCommit=stale), file_line("big.bin", big)))
     missing_delete = _commit(
-        hub, repo, _ndjson(_header(), _file_line("big.bin", big), {"key": "deletedFile", "value": {"path": "nope"}})
+        hub, repo, ndjson(header_line(), file_line("big.bin", big), {"key": "deletedFile", "value": {"path": "nope"}})
     )
     assert stale_parent["status"] == 412 and missing_delete["status"] == 404
     assert oid not in _lfs_objects(hub)
@@ -265,7 +251,7 @@ def test_many_large_strings_in_one_commit_do_not_exhaust_file_descriptors(hub, a
     resource.prlimit(hub.pid, resource.RLIMIT_NOFILE, (200, hard))
     try:
         content = bytes(70 * 1024)
-        body = _ndjson(_header(), *(_file_line(f"big/{i:04d}.bin", content + bytes([i % 256])) for i in range(400)))
+        body = ndjson(header_line(), *(file_line(f"big/{i:04d}.bin", content + bytes([i % 256])) for i in range(400)))
         answer = _commit(hub, repo, body)
     finally:
         resource.prlimit(hub.pid, resource.RLIMIT_NOFILE, (soft, hard))

@@ -5,8 +5,6 @@ Asserts what users of a shared Hub rely on: no 5xx for anyone, no acknowledged c
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 import socket
 import threading
@@ -20,22 +18,14 @@ from huggingface_hub import HfApi, hf_hub_download
 
 from huggingface_sb3 import LocalHub
 
-from ._hostile import MiB, probing, rss_bytes
+from ._hostile import MiB, file_line, header_line, ndjson, probing, rss_bytes
 from ._http import raw_request
 
 SOAK_SECONDS = 30
 OWNER, TOKEN = "alice", "alice-write"
 
 
-def _ndjson(*lines: dict) -> bytes:
-    return b"\n".join(json.dumps(line).encode() for line in lines)
-
-
-def _file_line(path: str, content: bytes) -> dict:
-    return {"key": "file", "value": {"path": path, "content": base64.b64encode(content).decode()}}
-
-
-HEADER = {"key": "header", "value": {"summary": "hostile"}}
+HEADER = header_line()
 ALIAS_BOMB = "---\nl0: &l0 [x,x,x,x,x,x,x,x,x]\n" + "".join(
     f"l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 8)
 )
@@ -55,11 +45,11 @@ class Hostile:
         return [raw_request("POST", f"{self.api_url}/preupload/main", json_body=body, token=TOKEN).status]
 
     def digit_run_commit(self) -> list[int]:
-        body = _ndjson(HEADER) + b"\n" + b"9" * (4 * MiB)
+        body = ndjson(HEADER) + b"\n" + b"9" * (4 * MiB)
         return [raw_request("POST", f"{self.api_url}/commit/main", body=body, token=TOKEN).status]
 
     def alias_bomb_card(self) -> list[int]:
-        body = _ndjson(HEADER, _file_line("README.md", f"{ALIAS_BOMB}---\n# bomb\n".encode()))
+        body = ndjson(HEADER, file_line("README.md", f"{ALIAS_BOMB}---\n# bomb\n".encode()))
         statuses = [raw_request("POST", f"{self.api_url}/commit/main?create_pr=1", body=body, token=TOKEN).status]
         return [*statuses, raw_request("GET", f"{self.hub.endpoint}/api/models?cardData=1").status]
 
@@ -79,7 +69,7 @@ class Hostile:
     def unsafe_paths_and_refs(self) -> list[int]:
         path = self.rng.choice(["../x", "a/../../b", ".git/config", "a\\b", "/abs"])
         commit = raw_request(
-            "POST", f"{self.api_url}/commit/main", body=_ndjson(HEADER, _file_line(path, b"x")), token=TOKEN
+            "POST", f"{self.api_url}/commit/main", body=ndjson(HEADER, file_line(path, b"x")), token=TOKEN
         )
         branch = raw_request("POST", f"{self.api_url}/branch/soak/nested", token=TOKEN)
         return [commit.status, branch.status]

@@ -216,13 +216,16 @@ def _parse_commit(call: Call, body_path: Path, cleanup: ExitStack) -> _ParsedCom
         except NDJSONError as error:
             raise bad_request(f"Malformed NDJSON commit body: {error}") from None
     if number == 0:
-        _read_header(None, parsed)
+        raise bad_request(_HEADER_FIRST)
     return parsed
+
+
+_HEADER_FIRST = 'The first line of a commit must be {"key": "header", "value": {"summary": ...}}.'
 
 
 def _read_header(line: Any, parsed: _ParsedCommit) -> None:
     if not isinstance(line, dict) or line.get("key") != "header":
-        raise bad_request('The first line of a commit must be {"key": "header", "value": {"summary": ...}}.')
+        raise bad_request(_HEADER_FIRST)
     header = _value(line)
     parsed.summary = _small_str(header, "summary") or ""
     parsed.description = _small_str(header, "description", required=False) or ""
