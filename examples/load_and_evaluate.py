@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     from huggingface_sb3.card_claim import read_claim
     from huggingface_sb3.environments import prepare_eval_env
     from huggingface_sb3.evaluation import evaluate_and_record, publisher_deterministic
+    from huggingface_sb3.progress import progress_enabled
 
     where = "disk" if Path(args.repo).exists() else args.endpoint or "https://huggingface.co"
     print(f"Loading {args.repo} from {where}...")
@@ -96,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Loaded a {agent.algo} agent for {agent.env_id} ({agent.filename}{at}, sha256 {agent.sha256[:12]}...).")
     if agent.placeholders:
         print(f"  parts that could not be read safely were replaced: {', '.join(agent.placeholders)}")
-    if agent.env is None:
-        print(f"Cannot build its environment: {agent.env_error}", file=sys.stderr)
+    try:
+        agent_env = agent.require_env()
+    except HuggingFaceSB3Error as error:
+        print(error, file=sys.stderr)
         return 1
 
     # Evaluate as the publisher did (results.json records it); Atari agents are scored with stochastic actions.
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     video_path.parent.mkdir(parents=True, exist_ok=True)
     kind = "deterministic" if deterministic else "stochastic"
     print(f"Evaluating {args.n_eval_episodes} episodes ({kind} actions) and recording {args.video_length} frames...")
-    evaluation_env = prepare_eval_env(agent.env, env_id=agent.env_id, model=agent.model, need_frames=True)
+    evaluation_env = prepare_eval_env(agent_env, env_id=agent.env_id, model=agent.model, need_frames=True)
     try:
         evaluation, video = evaluate_and_record(
             agent.model,
@@ -117,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             n_eval_episodes=args.n_eval_episodes,
             deterministic=deterministic,
             seed=args.seed,
-            progress=not args.quiet,
+            progress=progress_enabled(False if args.quiet else None),  # bars only on a terminal
         )
     finally:
-        agent.env.close()
+        agent_env.close()
     print(
         f"Mean reward: {evaluation.mean_reward:.2f} +/- {evaluation.std_reward:.2f} "
         f"over {evaluation.n_eval_episodes} episodes (seed {evaluation.seed})."

@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="new or empty folder to keep the repo folder (and its video) in (default: ./ALGO-ENV_ID-repo)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no training logs and no progress bars")
+    parser.add_argument("--verbose", action="store_true", help="print Stable-Baselines3's training tables")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.n_eval_episodes < 1 or args.video_length < 1:
         parser.error("--steps, --n-eval-episodes and --video-length must be positive")
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         repo_id = args.repo_id or f"{target.user}/{args.model_name}"
 
         print(f"Training {algo} on {args.env_id} for {args.steps} steps...")
-        model = make_model(args.algo, args.env_id, args.steps, args.seed, verbose=0 if args.quiet else 1)
+        model = make_model(args.algo, args.env_id, args.steps, args.seed, verbose=int(args.verbose))
         model.learn(total_timesteps=args.steps)
 
         print(f"Evaluating, filming and pushing to {repo_id}...")
@@ -155,17 +155,14 @@ def main(argv: list[str] | None = None) -> int:
             video_length=args.video_length,
             seed=args.seed,
             local_dir=args.output_dir,
-            progress=not args.quiet,
             token=target.token,
             endpoint=target.endpoint,
         )
         model.get_env().close()
-        evaluation = result.evaluation
-        print(f"Pushed: {result.repo_url}")
-        print(f"  commit: {result}")
+        # package_to_hub printed one line: the commit URL, the score on the card and the video.
+        print(f"  model page: {result.repo_url}")
         print(f"  files: {', '.join(result.files)}")
-        print(f"  video: {result.video.path.resolve()} ({result.video.frames} frames)")
-        print(f"  score on the card: {evaluation.mean_reward:.2f} +/- {evaluation.std_reward:.2f}")
+        print(f"  video: {result.video.path.resolve()}")
 
         print(f"Loading {repo_id} back from the Hub...")
         agent = load_agent(
@@ -175,14 +172,12 @@ def main(argv: list[str] | None = None) -> int:
             endpoint=target.endpoint,
             cache_dir=scratch if target.is_local else None,  # keep the embedded Hub's files out of the HF cache
         )
-        if agent.env is None:
-            print(f"Cannot build the agent's environment: {agent.env_error}", file=sys.stderr)
-            return 1
+        agent_env = agent.require_env()  # raises, naming the cause, if it cannot be built here
         # Atari agents are scored with stochastic actions (as on the card and in the RL Zoo), over whole games.
         reloaded = evaluate_agent(
-            agent.model, agent.env, n_eval_episodes=args.n_eval_episodes, deterministic=False, seed=args.seed
+            agent.model, agent_env, n_eval_episodes=args.n_eval_episodes, deterministic=False, seed=args.seed
         )
-        agent.env.close()
+        agent_env.close()
         print(
             f"Loaded {agent.algo} agent (sha256 {agent.sha256[:12]}...) scores "
             f"{reloaded.mean_reward:.2f} +/- {reloaded.std_reward:.2f} over {reloaded.n_eval_episodes} episodes."

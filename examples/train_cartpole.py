@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=Path(f"{MODEL_NAME}-repo"),
         help="new or empty folder to keep the repo folder (and its video) in (default: ./%(default)s)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no training logs and no progress bars")
+    parser.add_argument("--verbose", action="store_true", help="print Stable-Baselines3's training tables")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.n_eval_episodes < 1 or args.video_length < 1:
         parser.error("--steps, --n-eval-episodes and --video-length must be positive")
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         repo_id = args.repo_id or f"{target.user}/{MODEL_NAME}"
 
         print(f"Training {ALGO} on {ENV_ID} for {args.steps} steps...")
-        model = PPO("MlpPolicy", ENV_ID, seed=args.seed, device="cpu", verbose=0 if args.quiet else 1)
+        model = PPO("MlpPolicy", ENV_ID, seed=args.seed, device="cpu", verbose=int(args.verbose))
         model.learn(total_timesteps=args.steps)
 
         print(f"Evaluating, filming and pushing to {repo_id}...")
@@ -94,17 +94,14 @@ def main(argv: list[str] | None = None) -> int:
             video_length=args.video_length,
             seed=args.seed,
             local_dir=args.output_dir,
-            progress=not args.quiet,
             token=target.token,
             endpoint=target.endpoint,
         )
         model.get_env().close()
-        evaluation = result.evaluation
-        print(f"Pushed: {result.repo_url}")
-        print(f"  commit: {result}")
+        # package_to_hub printed one line: the commit URL, the score on the card and the video.
+        print(f"  model page: {result.repo_url}")
         print(f"  files: {', '.join(result.files)}")
-        print(f"  video: {result.video.path.resolve()} ({result.video.frames} frames)")
-        print(f"  score on the card: {evaluation.mean_reward:.2f} +/- {evaluation.std_reward:.2f}")
+        print(f"  video: {result.video.path.resolve()}")
 
         print(f"Loading {repo_id} back from the Hub...")
         agent = load_agent(
@@ -114,11 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             endpoint=target.endpoint,
             cache_dir=scratch if target.is_local else None,  # keep the embedded Hub's files out of the HF cache
         )
-        if agent.env is None:
-            print(f"Cannot build the agent's environment: {agent.env_error}", file=sys.stderr)
-            return 1
-        reloaded = evaluate_agent(agent.model, agent.env, n_eval_episodes=args.n_eval_episodes, seed=args.seed)
-        agent.env.close()
+        agent_env = agent.require_env()  # raises, naming the cause, if it cannot be built here
+        reloaded = evaluate_agent(agent.model, agent_env, n_eval_episodes=args.n_eval_episodes, seed=args.seed)
+        agent_env.close()
         print(
             f"Loaded {agent.algo} agent (sha256 {agent.sha256[:12]}...) scores "
             f"{reloaded.mean_reward:.2f} +/- {reloaded.std_reward:.2f} over {reloaded.n_eval_episodes} episodes."

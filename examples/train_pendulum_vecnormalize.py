@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=Path(f"{MODEL_NAME}-repo"),
         help="new or empty folder to keep the repo folder (and its video) in (default: ./%(default)s)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no training logs and no progress bars")
+    parser.add_argument("--verbose", action="store_true", help="print Stable-Baselines3's training tables")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.n_eval_episodes < 1 or args.video_length < 1:
         parser.error("--steps, --n-eval-episodes and --video-length must be positive")
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Training {ALGO} on {ENV_ID} (VecNormalize) for {args.steps} steps...")
         # rgb_array rendering costs nothing while training, and lets package_to_hub film this env.
         env = VecNormalize(make_vec_env(ENV_ID, n_envs=1, seed=args.seed, env_kwargs={"render_mode": "rgb_array"}))
-        model = SAC("MlpPolicy", env, learning_rate=1e-3, seed=args.seed, device="cpu", verbose=0 if args.quiet else 1)
+        model = SAC("MlpPolicy", env, learning_rate=1e-3, seed=args.seed, device="cpu", verbose=int(args.verbose))
         model.learn(total_timesteps=args.steps)
 
         print(f"Evaluating, filming and pushing to {repo_id}...")
@@ -105,16 +105,13 @@ def main(argv: list[str] | None = None) -> int:
             video_length=args.video_length,
             seed=args.seed,
             local_dir=args.output_dir,
-            progress=not args.quiet,
             token=target.token,
             endpoint=target.endpoint,
         )
-        evaluation = result.evaluation
-        print(f"Pushed: {result.repo_url}")
-        print(f"  commit: {result}")
+        # package_to_hub printed one line: the commit URL, the score on the card and the video.
+        print(f"  model page: {result.repo_url}")
         print(f"  files: {', '.join(result.files)}")
-        print(f"  video: {result.video.path.resolve()} ({result.video.frames} frames)")
-        print(f"  score on the card: {evaluation.mean_reward:.2f} +/- {evaluation.std_reward:.2f}")
+        print(f"  video: {result.video.path.resolve()}")
 
         print(f"Loading {repo_id} back from the Hub...")
         agent = load_agent(
@@ -124,15 +121,13 @@ def main(argv: list[str] | None = None) -> int:
             endpoint=target.endpoint,
             cache_dir=scratch if target.is_local else None,  # keep the embedded Hub's files out of the HF cache
         )
-        if agent.env is None:
-            print(f"Cannot build the agent's environment: {agent.env_error}", file=sys.stderr)
-            return 1
         # The env load_agent built is wrapped in the published statistics, frozen (training=False).
-        same = isinstance(agent.env, VecNormalize) and np.allclose(agent.env.obs_rms.mean, env.obs_rms.mean)
-        print(f"  its env: {type(agent.env).__name__}, with the training statistics: {'yes' if same else 'NO'}")
+        agent_env = agent.require_env()  # raises, naming the cause, if it cannot be built here
+        same = isinstance(agent_env, VecNormalize) and np.allclose(agent_env.obs_rms.mean, env.obs_rms.mean)
+        print(f"  its env: {type(agent_env).__name__}, with the training statistics: {'yes' if same else 'NO'}")
         env.close()
-        reloaded = evaluate_agent(agent.model, agent.env, n_eval_episodes=args.n_eval_episodes, seed=args.seed)
-        agent.env.close()
+        reloaded = evaluate_agent(agent.model, agent_env, n_eval_episodes=args.n_eval_episodes, seed=args.seed)
+        agent_env.close()
         print(
             f"Loaded {agent.algo} agent (sha256 {agent.sha256[:12]}...) scores "
             f"{reloaded.mean_reward:.2f} +/- {reloaded.std_reward:.2f} over {reloaded.n_eval_episodes} episodes."

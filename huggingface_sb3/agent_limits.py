@@ -128,7 +128,7 @@ def _children(space: gym.Space, filename: str, key: str) -> list[gym.Space]:
     return list(children)
 
 
-def _members(space: gym.Space) -> list[gym.Space]:
+def _members(space: gym.spaces.Dict | gym.spaces.Tuple) -> list[gym.Space]:
     """The members of a composite space that :func:`check_space` accepted."""
     spaces = space.spaces
     return list(spaces.values()) if isinstance(spaces, dict) else list(spaces)
@@ -174,7 +174,8 @@ def _leaf_size(space: gym.Space) -> int | None:
         return n if n is not None and n > 0 else None
     if isinstance(space, gym.spaces.MultiDiscrete):
         values = [_integer(value) for value in getattr(getattr(space, "nvec", None), "flat", [None])]
-        return sum(values) if values and all(v is not None and v > 0 for v in values) else None  # type: ignore[misc]
+        positive = [value for value in values if value is not None and value > 0]
+        return sum(positive) if values and len(positive) == len(values) else None
     return element_count(getattr(space, "_shape", None))
 
 
@@ -272,6 +273,7 @@ def _defaults(function: Any) -> dict[str, Any]:
 def _features(settings: _Settings, observation_space: gym.Space) -> tuple[int, int]:
     """(features the extractor outputs, a lower bound on its parameters) for SB3's extractors; any other extractor
     counts its ``features_dim`` setting (or default), or 1, and no parameters."""
+    import gymnasium as gym
     from stable_baselines3.common.preprocessing import is_image_space
     from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtractor, NatureCNN
 
@@ -288,7 +290,11 @@ def _features(settings: _Settings, observation_space: gym.Space) -> tuple[int, i
     if extractor is NatureCNN:
         features = dimension("features_dim")
         return features, features * _nature_cnn_outputs(observation_space)
-    if extractor is CombinedExtractor and isinstance(getattr(observation_space, "spaces", None), dict):
+    if (
+        extractor is CombinedExtractor
+        and isinstance(observation_space, gym.spaces.Dict)  # the only composite with named members check_space lets by
+        and isinstance(getattr(observation_space, "spaces", None), dict)
+    ):
         cnn, normalized = dimension("cnn_output_dim"), bool(kwargs.get("normalized_image", False))
         features = parameters = 0
         for child in _members(observation_space):
@@ -340,9 +346,8 @@ def _net_arch_chains(net_arch: Any, form: str, filename: str) -> tuple[list[int]
         raise refused_entry(filename, where, f"is {describe(net_arch)}; this policy takes {expected}")
     if form == "pi+qf" and not {"pi", "qf"} <= net_arch.keys():
         raise refused_entry(filename, where, f"is {describe(net_arch)}; this policy's dict needs both 'pi' and 'qf'")
-    return tuple(  # type: ignore[return-value]
-        _layers(net_arch.get(name, []), f"{where}[{name!r}]", filename) for name in ("pi", "vf", "qf")
-    )
+    pi, vf, qf = (_layers(net_arch.get(name, []), f"{where}[{name!r}]", filename) for name in ("pi", "vf", "qf"))
+    return pi, vf, qf
 
 
 def _layers(sizes: Any, where: str, filename: str) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard, TypeVar, cast
 
 import yaml
 
@@ -95,20 +95,23 @@ class _BoundedLoader(yaml.SafeLoader):
         self.aliases = 0
         self.max_aliases = max_aliases
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > self.max_aliases:
                 raise _TooLargeError(f"it uses more than {self.max_aliases} aliases")
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        # typeshed says index is an int; PyYAML also passes None and key nodes (for mappings), passed on untouched
+        return super().compose_node(parent, cast(int, index))
 
 
-def _plain_scalar(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+# The node types are those the constructors handle; add_constructor accepts such narrower functions. Another kind
+# of node under these tags is refused by construct_scalar / construct_mapping themselves (a ConstructorError).
+def _plain_scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode | yaml.MappingNode) -> str:
+    return str(loader.construct_scalar(node))
 
 
-def _set_as_list(loader: yaml.SafeLoader, node: yaml.Node) -> list[Any]:
-    return list(loader.construct_mapping(node))  # type: ignore[arg-type]
+def _set_as_list(loader: yaml.SafeLoader, node: yaml.MappingNode) -> list[Any]:
+    return list(loader.construct_mapping(node))
 
 
 for _tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
@@ -154,7 +157,10 @@ def validate_metadata(readme: str, limits: MetadataLimits = MetadataLimits()) ->
     return data
 
 
-def _is_list_of(value: object, kind: type) -> bool:
+_T = TypeVar("_T")
+
+
+def _is_list_of(value: object, kind: type[_T]) -> TypeGuard[list[_T]]:
     return isinstance(value, list) and all(isinstance(item, kind) for item in value)
 
 

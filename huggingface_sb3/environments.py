@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
     from stable_baselines3.common.base_class import BaseAlgorithm
     from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+    from stable_baselines3.common.vec_env.stacked_observations import StackedObservations
 
 DEFAULT_RENDER_FPS = 30
 ATARI_INSTALL_HINT = 'Atari games need ale-py: pip install "huggingface-sb3[atari]".'
@@ -237,10 +238,39 @@ def _build(
     env_id: str, *, model: BaseAlgorithm, need_frames: bool, seed: int | None, vec_normalize: VecNormalize | None
 ) -> EvaluationEnv:
     env_kwargs = {"render_mode": "rgb_array"} if need_frames else None
-    venv = make_env(env_id, model=model, env_kwargs=env_kwargs, seed=seed)
+    if need_frames:
+        _check_renders_rgb_array(env_id, _declared_render_modes(env_id))
+    try:
+        venv = make_env(env_id, model=model, env_kwargs=env_kwargs, seed=seed)
+    except TypeError as error:
+        if need_frames and "render_mode" in str(error):  # an env made by a function that takes no render_mode
+            _check_renders_rgb_array(env_id, [])
+        raise
     if vec_normalize is not None:
         venv = _frozen_copy(vec_normalize, venv)
     return EvaluationEnv.around(venv, vec_normalize=vec_normalize, monitored=True, owned=True)
+
+
+def _declared_render_modes(env_id: str) -> list[str] | None:
+    """The render modes that ``env_id``'s env class declares (``metadata["render_modes"]``); None when its entry
+    point is not a class (a function, say), so that only making it tells."""
+    from gymnasium.envs.registration import load_env_creator
+
+    entry_point = _gym().spec(env_id.split(":", 1)[-1]).entry_point
+    creator = load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+    metadata = getattr(creator, "metadata", None) if isinstance(creator, type) else None
+    modes = metadata.get("render_modes") if isinstance(metadata, dict) else None
+    return list(modes) if isinstance(modes, (list, tuple)) else None
+
+
+def _check_renders_rgb_array(env_id: str, modes: list[str] | None) -> None:
+    """Refuse to film an env that declares no ``rgb_array`` rendering (unknown declarations pass)."""
+    if modes is not None and "rgb_array" not in modes:
+        raise EnvironmentNotRenderableError(
+            f"The env {env_id!r} cannot render the 'rgb_array' frames a replay video needs (it declares the render "
+            f"modes {modes}). Make no video: pass video=False. Or film an env you build that renders 'rgb_array', "
+            "passed as eval_env."
+        )
 
 
 def atari_frame_stack(model: BaseAlgorithm) -> int:
@@ -318,6 +348,15 @@ def _frozen_copy(vec_normalize: VecNormalize, venv: VecEnv) -> VecNormalize:
     return frozen
 
 
+def _channels_order(stacked: StackedObservations[Any]) -> str | dict[str, str]:
+    """The ``channels_order`` that stacks as ``stacked`` does: StackedObservations keeps only which axis it chose."""
+    import gymnasium as gym
+
+    if isinstance(stacked.observation_space, gym.spaces.Dict):
+        return {key: "first" if sub.channels_first else "last" for key, sub in stacked.sub_stacked_observations.items()}
+    return "first" if stacked.channels_first else "last"
+
+
 def _with_frozen_normalization(venv: VecEnv, vec_normalize: VecNormalize) -> VecEnv:
     """``venv`` with its VecNormalize replaced by a frozen copy (only wrappers we know how to rebuild may sit above)."""
     from stable_baselines3.common.vec_env import VecFrameStack, VecMonitor, VecTransposeImage
@@ -328,7 +367,7 @@ def _with_frozen_normalization(venv: VecEnv, vec_normalize: VecNormalize) -> Vec
     for layer in reversed(above):
         if isinstance(layer, VecFrameStack):
             rebuilt = VecFrameStack(
-                rebuilt, n_stack=layer.stacked_obs.n_stack, channels_order=layer.stacked_obs.channels_order
+                rebuilt, n_stack=layer.stacked_obs.n_stack, channels_order=_channels_order(layer.stacked_obs)
             )
         elif isinstance(layer, (VecTransposeImage, VecMonitor)):
             rebuilt = type(layer)(rebuilt)

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "CorruptArtifactError",
     "EnvironmentNotRenderableError",
+    "EnvironmentUnavailableError",
     "EvaluationError",
     "HubAccessError",
     "HubConflictError",
@@ -24,6 +25,7 @@ __all__ = [
     "MissingTokenError",
     "RepoNotFoundError",
     "RevisionNotFoundError",
+    "UnavailablePartError",
     "UnknownAlgorithmError",
     "UnknownEnvironmentError",
     "UnsafeArtifactError",
@@ -54,6 +56,11 @@ class UnknownEnvironmentError(HuggingFaceSB3Error, ValueError):
 
 class EnvironmentNotRenderableError(HuggingFaceSB3Error, ValueError):
     """A replay video was asked for, but the environment cannot render ``rgb_array`` frames."""
+
+
+class EnvironmentUnavailableError(HuggingFaceSB3Error, RuntimeError):
+    """A loaded agent's env cannot be built here (env id unknown, a custom wrapper, statistics missing, or gymnasium
+    failed to make it); the agent itself loaded."""
 
 
 class UnsupportedModelError(HuggingFaceSB3Error, TypeError):
@@ -94,6 +101,11 @@ class EvaluationError(HuggingFaceSB3Error, RuntimeError):
 
 class VideoEncodingError(HuggingFaceSB3Error, RuntimeError):
     """The replay video could not be encoded (bad frames, or the ffmpeg encoder failed)."""
+
+
+class UnavailablePartError(HuggingFaceSB3Error, RuntimeError):
+    """A part of a loaded agent that was replaced because loading it would have run code from the file (e.g. a
+    learning-rate schedule saved as a function) was used; set it before training further."""
 
 
 class UnsafeArtifactError(HuggingFaceSB3Error, ValueError):

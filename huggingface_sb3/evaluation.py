@@ -303,7 +303,10 @@ def _play(
         while (counts < targets).any() or filming:
             try:
                 actions, states = model.predict(
-                    observations, state=states, episode_start=episode_starts, deterministic=deterministic
+                    observations,  # type: ignore[arg-type]  # SB3 types VecEnvObs wider than predict() (its evaluate_policy ignores it too)
+                    state=states,
+                    episode_start=episode_starts,
+                    deterministic=deterministic,
                 )
                 observations, rewards, dones, infos = venv.step(actions)
             except Exception as error:
@@ -318,7 +321,7 @@ def _play(
             episode_starts = dones.copy()
             for index in np.flatnonzero(dones):
                 finished = _finished_episode(
-                    evaluation_env.monitored, infos[index], current_returns, current_lengths, index
+                    evaluation_env.monitored, infos[index], current_returns, current_lengths, int(index)
                 )
                 current_returns[index], current_lengths[index] = 0.0, 0
                 if finished is not None and counts[index] < targets[index]:

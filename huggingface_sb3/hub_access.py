@@ -81,6 +81,20 @@ def resolve_url(endpoint: str | None, repo_id: str, revision: str, filename: str
     return f"{endpoint_url(endpoint)}/{repo_id}/resolve/{quote(revision, safe='')}/{filename}"
 
 
+def check_reachable(endpoint: str | None) -> None:
+    """Fail at once, with the network error, when the Hub cannot be reached at all.
+
+    huggingface_hub retries a download whose file is not cached for about 23 s (printing each retry) before it
+    gives up, even when the connection is refused; one request to the Hub's root tells that in one round trip.
+    Run it inside :func:`hub_errors`, which turns the network error into a :class:`HubRequestError`.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
+    if not constants.HF_HUB_OFFLINE:
+        get_session().head(endpoint_url(endpoint), timeout=constants.HF_HUB_ETAG_TIMEOUT)
+
+
 @contextmanager
 def hub_errors(
     repo_id: str, *, endpoint: str | None = None, revision: str | None = None, filename: str | None = None

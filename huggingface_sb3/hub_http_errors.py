@@ -8,7 +8,7 @@ This module is imported only when such an error is raised: importing ``requests`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from requests.exceptions import HTTPError
 
@@ -33,8 +33,9 @@ __all__ = [
 ]
 
 
-class _HubAnswer:
-    """Keeps the Hub's answer as ``requests`` errors do (``OSError``'s constructor takes no keywords)."""
+class _HubAnswer(Exception):
+    """Keeps the Hub's answer as ``requests`` errors do (``OSError``'s constructor takes no keywords). A mixin
+    placed first: ``super().__init__`` is the huggingface_sb3 error's."""
 
     def __init__(self, message: str, *, response: Any = None) -> None:
         super().__init__(message)
@@ -69,7 +70,13 @@ class HubRequestHTTPError(_HubAnswer, HubRequestError, HTTPError):
     """Another error answer of the Hub."""
 
 
-_HTTP_VARIANTS: dict[type[HuggingFaceSB3Error], type[HuggingFaceSB3Error]] = {
+class _HTTPVariant(Protocol):
+    """The constructor of one of the errors above."""
+
+    def __call__(self, message: str, *, response: Any = None) -> HuggingFaceSB3Error: ...
+
+
+_HTTP_VARIANTS: dict[type[HuggingFaceSB3Error], _HTTPVariant] = {
     MissingFileError: MissingFileHTTPError,
     RepoNotFoundError: RepoNotFoundHTTPError,
     RevisionNotFoundError: RevisionNotFoundHTTPError,
@@ -81,4 +88,4 @@ _HTTP_VARIANTS: dict[type[HuggingFaceSB3Error], type[HuggingFaceSB3Error]] = {
 
 def from_hub_answer(error_class: type[HuggingFaceSB3Error], message: str, response: Any) -> HuggingFaceSB3Error:
     """``error_class(message)`` that is also a ``requests.exceptions.HTTPError`` carrying the Hub's ``response``."""
-    return _HTTP_VARIANTS[error_class](message, response=response)  # type: ignore[call-arg]
+    return _HTTP_VARIANTS[error_class](message, response=response)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .hub_access import check_repo_id, hub_errors
+from .hub_access import check_reachable, check_repo_id, hub_errors
 
 __all__ = ["load_from_hub"]
 
@@ -41,10 +41,13 @@ def load_from_hub(
     Raises:
         RepoNotFoundError, RevisionNotFoundError, MissingFileError: with what to check next.
     """
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
     check_repo_id(repo_id, namespace_required=False)
     with hub_errors(repo_id, endpoint=endpoint, revision=revision, filename=filename):
+        cached = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir, revision=revision)
+        if not local_files_only and (force_download or not isinstance(cached, str)):
+            check_reachable(endpoint)  # the download needs the Hub: say at once when it cannot be reached
         return hf_hub_download(
             repo_id,
             filename,

@@ -28,6 +28,7 @@ from .agent_files import (
 )
 from .errors import (
     CorruptArtifactError,
+    EnvironmentUnavailableError,
     HubRequestError,
     HuggingFaceSB3Error,
     IntegrityError,
@@ -81,6 +82,19 @@ class LoadedAgent:
     placeholders: tuple[str, ...] = ()
     card: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] | None = None
+
+    def require_env(self) -> VecEnv:
+        """The agent's env, or a clear error saying why it could not be built and what to pass instead.
+
+        Raises:
+            EnvironmentUnavailableError: ``env`` is None (the message is ``env_error``, with the fix).
+        """
+        if self.env is None:
+            raise EnvironmentUnavailableError(
+                f"The agent from {self.source} loaded, but its env cannot be built here: "
+                f"{(self.env_error or 'the cause is unknown').rstrip('.')}."
+            )
+        return self.env
 
 
 def load_agent(
@@ -212,7 +226,7 @@ class _HubFiles(_AgentFiles):
             return
         try:
             with hub_errors(repo_id, endpoint=endpoint, revision=revision):
-                info = self.api.repo_info(repo_id, revision=revision or "main", files_metadata=True)
+                info = self.api.model_info(repo_id, revision=revision or "main", files_metadata=True)
         except HubRequestError as unreachable:  # use the cached snapshot, as hf_hub_download does
             self.local_files_only = True
             try:
@@ -220,6 +234,8 @@ class _HubFiles(_AgentFiles):
             except HuggingFaceSB3Error:
                 raise unreachable from None
             return
+        if info.sha is None:
+            raise HubRequestError(f"The Hub did not say which commit {revision or 'main'} of {repo_id} is; retry.")
         self.revision = info.sha
         self._remember_ref(revision or "main", info.sha)
         siblings = info.siblings or ()
@@ -356,7 +372,7 @@ def _load(
         _check_algorithm(algo_name, claimed_by, data, files.source, zip_name)
     algo_class = algorithm_class(algo_name)
     env_id = env_id or _env_id_from_files(card, results, zoo, trusted=trust_remote_code)
-    model, placeholders = _load_model(zip_path, algo_class, env, device, trust_remote_code)
+    model, placeholders = _load_model(zip_path, data, algo_class, env, device, trust_remote_code)
     kwargs = dict(env_kwargs if env_kwargs is not None else zoo.get("env_kwargs.yml") or {})
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
@@ -384,7 +400,7 @@ def _check_algorithm(claimed: str, claimed_by: str, data: dict[str, Any], source
     if found is None:
         return
     agent = f"{zip_name} of {source}" if Path(source).name != zip_name else source
-    fix = f"Pass algo={found!r} (--algo {found.lower()})"
+    fix = f"Pass algo={found!r}"
     if claimed_by == "algo=":
         raise InvalidArgumentError(
             f"algo={claimed!r} does not match {agent}: it is a {found} agent (policy {policy_name(data)}). "
@@ -436,13 +452,18 @@ def _json_file(files: _AgentFiles, name: str) -> dict[str, Any] | None:
 
 
 def _load_model(
-    zip_path: Path, algo_class: type[BaseAlgorithm], env: gym.Env | VecEnv | None, device: str, trusted: bool
+    zip_path: Path,
+    data: dict[str, Any],
+    algo_class: type[BaseAlgorithm],
+    env: gym.Env | VecEnv | None,
+    device: str,
+    trusted: bool,
 ) -> tuple[BaseAlgorithm, tuple[str, ...]]:
     if trusted:
         return algo_class.load(zip_path, env=env, device=device), ()
     from .safe_load import load_model
 
-    return load_model(zip_path, algo_class, env=env, device=device)
+    return load_model(zip_path, algo_class, env=env, device=device, data=data)
 
 
 def _agent_env(

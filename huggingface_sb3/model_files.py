@@ -8,7 +8,6 @@ so that a loader never has to unpickle ``vec_normalize.pkl`` to use them.
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,10 @@ if TYPE_CHECKING:
     from stable_baselines3.common.running_mean_std import RunningMeanStd
     from stable_baselines3.common.vec_env import VecNormalize
 
+README = "README.md"
+RESULTS = "results.json"
+REPLAY = "replay.mp4"
+CONFIG = "config.json"
 VEC_NORMALIZE_PICKLE = "vec_normalize.pkl"
 VEC_NORMALIZE_JSON = "vec_normalize.json"
 VEC_NORMALIZE_FORMAT = "huggingface_sb3.vec_normalize/1"
@@ -28,12 +31,6 @@ def save_model(model: BaseAlgorithm, folder: Path, model_name: str) -> Path:
     path = folder / f"{model_name}.zip"
     model.save(path)
     return path
-
-
-def read_model_data(zip_path: Path) -> dict[str, Any]:
-    """The ``data`` JSON of an SB3 zip, as saved (``:serialized:`` entries included)."""
-    with zipfile.ZipFile(zip_path) as archive:
-        return json.loads(archive.read("data"))
 
 
 def readable_config(data: dict[str, Any], system_info: dict[str, str]) -> dict[str, Any]:

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from .errors import InvalidArgumentError
+
 __all__ = ["EnvironmentName", "ModelName", "ModelRepoId"]
 
 
@@ -17,14 +19,16 @@ class EnvironmentName(str):
         gym_id: the id given to ``gymnasium.make`` (e.g. ``"ALE/Pong-v5"`` or ``"my_pkg:MyEnv-v0"``).
 
     Raises:
-        ValueError: if ``gym_id`` has more than one ``:``.
+        InvalidArgumentError: if ``gym_id`` has more than one ``:`` (also a ``ValueError``).
     """
 
     _gym_id: str
 
     def __new__(cls, gym_id: str) -> EnvironmentName:
         if gym_id.count(":") > 1:
-            raise ValueError(f"Invalid environment id {gym_id!r}: at most one ':' (as in 'module:EnvName-v0').")
+            raise InvalidArgumentError(
+                f"Invalid environment id {gym_id!r}: at most one ':' (as in 'module:EnvName-v0')."
+            )
         name = super().__new__(cls, gym_id.split(":")[-1].replace("/", "-"))
         name._gym_id = gym_id
         return name

@@ -17,29 +17,34 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .agent_files import ALGORITHMS, algorithm_name
-from .card import CardFacts, render_card
-from .environments import EvaluationEnv, atari_frame_stack, ensure_registered, is_atari, prepare_eval_env
+from .card import render_card
+from .card_facts import read_card_facts
+from .environments import EvaluationEnv, ensure_registered, is_atari, prepare_eval_env
 from .errors import InvalidArgumentError, MissingFileError, UnsupportedModelError
 from .evaluation import EvaluationResult, evaluate_and_record, run_evaluation
-from .hub_access import check_repo_id, hub_api, hub_errors, require_token, resolve_url
+from .hub_access import check_repo_id, hub_api, hub_errors, require_token
 from .model_files import (
+    CONFIG,
+    README,
+    REPLAY,
+    RESULTS,
     VEC_NORMALIZE_JSON,
     VEC_NORMALIZE_PICKLE,
-    plain_hyperparameters,
-    read_model_data,
     readable_config,
     save_model,
     save_vec_normalize,
     write_json,
 )
+from .progress import hub_progress_bars, progress_enabled
+from .safe_load import read_agent_data
 from .system_info import library_versions
 
 if TYPE_CHECKING:
     import gymnasium as gym
-    from huggingface_hub import HfApi
+    from huggingface_hub import CommitInfo, HfApi, ModelInfo
     from stable_baselines3.common.base_class import BaseAlgorithm
     from stable_baselines3.common.vec_env import VecEnv
 
@@ -49,10 +54,6 @@ __all__ = ["PackageResult", "package_to_hub"]
 
 logger = logging.getLogger(__name__)
 
-REPLAY = "replay.mp4"
-RESULTS = "results.json"
-CONFIG = "config.json"
-README = "README.md"
 LOGS = "logs"
 GENERATED_FILES = (REPLAY, RESULTS, CONFIG, README, VEC_NORMALIZE_PICKLE, VEC_NORMALIZE_JSON)
 
@@ -118,6 +119,25 @@ class PackageResult(str):
     def __delattr__(self, name: str) -> None:
         raise FrozenInstanceError(f"cannot delete field {name!r}: a PackageResult is frozen")
 
+    @property
+    def summary(self) -> str:
+        """One line saying what happened: where the agent went, its score, and its video."""
+        evaluation = self.evaluation
+        if self.pr_url is not None:
+            where = f"Opened the pull request {self.pr_url}"
+        elif self.commit_url is not None:
+            where = f"Pushed to {self.commit_url}"
+        else:
+            where = f"Wrote {self} (dry run, nothing pushed)"
+        if self.video is not None:
+            video = f"video {REPLAY} ({self.video.frames} frames)"
+        else:
+            video = f"no video ({self.skipped['video']})" if "video" in self.skipped else "no video"
+        return (
+            f"{where}: mean_reward {evaluation.mean_reward:.2f} +/- {evaluation.std_reward:.2f} over "
+            f"{evaluation.n_eval_episodes} episodes; {video}."
+        )
+
 
 @dataclass(frozen=True)
 class _RemoteState:
@@ -156,7 +176,7 @@ def package_to_hub(
     tags: Iterable[str] = (),
     license: str | None = None,
     commit_description: str | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     endpoint: str | None = None,
 ) -> PackageResult:
     """Evaluate an agent, film a replay, write its model card and push everything to the Hub in one commit.
@@ -191,7 +211,9 @@ def package_to_hub(
         tags: more tags for the card.
         license: the card's license (e.g. ``"mit"``); an existing card's license is kept when None.
         commit_description: the commit's description.
-        progress: show progress bars.
+        progress: True to draw progress bars, False for neither bars nor the closing line; None (default) draws
+            bars only on a terminal or in a notebook, so that captured output stays clean. Unless False, one
+            line says where the agent went, its score and its video (:attr:`PackageResult.summary`).
         endpoint: the Hub to push to (default: ``HF_ENDPOINT``, else huggingface.co), e.g. a ``LocalHub``'s.
 
     Returns:
@@ -227,7 +249,7 @@ def package_to_hub(
             push=push,
             tags=tuple(tags),
             license=license,
-            progress=progress,
+            progress=progress_enabled(progress),
             endpoint=endpoint,
         )
         evaluation_env = prepare_eval_env(eval_env, env_id=env_id, model=model, need_frames=video, seed=seed)
@@ -237,47 +259,14 @@ def package_to_hub(
             evaluation_env.close()
             raise
     try:
-        local = _write_local_files(job, evaluation_env, staging, timings)
-        remote = None
-        if push:
-            with _stage("read_repo", timings):
-                api = hub_api(token, endpoint)
-                remote = _remote_state(api, repo_id, revision)
-        with _stage("card", timings):
-            readme = render_card(
-                _card_facts(job, evaluation_env, local), existing=remote.readme if remote else None,
-                tags=list(job.tags), license=license,
-            )  # fmt: skip
-            (staging / README).write_text(readme, encoding="utf-8")
-        files = tuple(sorted(path.relative_to(staging).as_posix() for path in staging.rglob("*") if path.is_file()))
-        common = {
-            "evaluation": local.evaluation,
-            "files": files,
-            "local_dir": staging if keep_staging else None,
-            "video": local.video,
-            "skipped": local.skipped,
-            "stage_seconds": timings,
-        }
-        if remote is None:
-            return PackageResult(
-                str(staging), commit_url=None, commit_id=None, repo_url=None, pr_url=None, deleted=(), **common
-            )
-        with _stage("push", timings):
-            deleted = _stale_files(remote.files, files, model_name)
-            commit = _commit(api, job, remote, staging, files, deleted)
-        return PackageResult(
-            commit.commit_url,
-            commit_url=commit.commit_url,
-            commit_id=commit.oid,
-            repo_url=str(commit.repo_url),
-            pr_url=commit.pr_url,
-            deleted=deleted,
-            **common,
-        )
+        result = _publish(job, evaluation_env, staging, keep_staging, timings)
     finally:
         evaluation_env.close()
         if not keep_staging:
             shutil.rmtree(staging, ignore_errors=True)
+    if progress is not False:
+        print(result.summary)
+    return result
 
 
 @dataclass(frozen=True)
@@ -310,43 +299,80 @@ class _Job:
 
 
 @dataclass(frozen=True)
-class _LocalFiles:
+class _Staged:
     """What the local stages produced, beside the files in the staging folder."""
 
     zip_name: str
-    config: dict[str, Any]
     evaluation: EvaluationResult
     video: VideoInfo | None
     skipped: dict[str, str]
-    versions: dict[str, str]
 
 
-def _write_local_files(
-    job: _Job, evaluation_env: EvaluationEnv, staging: Path, timings: dict[str, float]
-) -> _LocalFiles:
+def _publish(
+    job: _Job, evaluation_env: EvaluationEnv, staging: Path, keep_staging: bool, timings: dict[str, float]
+) -> PackageResult:
+    """Write the repo folder, then (unless a dry run) commit it in one commit."""
+    with hub_progress_bars(job.progress):
+        staged = _write_local_files(job, evaluation_env, staging, timings)
+        api = hub_api(job.token, job.endpoint) if job.push else None
+        remote = None
+        if api is not None:
+            with _stage("read_repo", timings):
+                remote = _remote_state(api, job.repo_id, job.revision)
+        with _stage("card", timings):
+            facts = read_card_facts(
+                staging, repo_id=job.repo_id, endpoint=job.endpoint, revision=job.revision or "main",
+                zip_name=staged.zip_name, env_id=job.env_id, algo=job.algo, wrappers=evaluation_env.wrappers,
+            )  # fmt: skip
+            existing = remote.readme if remote is not None else None
+            readme = render_card(facts, existing=existing, tags=list(job.tags), license=job.license)
+            (staging / README).write_text(readme, encoding="utf-8")
+        files = tuple(sorted(path.relative_to(staging).as_posix() for path in staging.rglob("*") if path.is_file()))
+        commit: CommitInfo | None = None
+        deleted: tuple[str, ...] = ()
+        if api is not None and remote is not None:
+            with _stage("push", timings):
+                deleted = _stale_files(remote.files, files, job.model_name)
+                commit = _commit(api, job, remote, staging, files, deleted)
+    return PackageResult(
+        commit.commit_url if commit is not None else str(staging),
+        commit_url=commit.commit_url if commit is not None else None,
+        commit_id=commit.oid if commit is not None else None,
+        repo_url=str(commit.repo_url) if commit is not None else None,
+        pr_url=commit.pr_url if commit is not None else None,
+        evaluation=staged.evaluation,
+        files=files,
+        deleted=deleted,
+        local_dir=staging if keep_staging else None,
+        video=staged.video,
+        skipped=staged.skipped,
+        stage_seconds=timings,
+    )
+
+
+def _write_local_files(job: _Job, evaluation_env: EvaluationEnv, staging: Path, timings: dict[str, float]) -> _Staged:
     """The model, ``config.json``, statistics, evaluation and replay, logs and extra files, ``results.json``."""
     skipped: dict[str, str] = {}
     with _stage("save", timings):
         zip_path = save_model(job.model, staging, job.model_name)
         versions = library_versions()
-        config = readable_config(read_model_data(zip_path), _sb3_system_info())
+        config = readable_config(read_agent_data(zip_path), _sb3_system_info())
         write_json(staging / CONFIG, config)
         if evaluation_env.vec_normalize is not None:
             save_vec_normalize(evaluation_env.vec_normalize, staging)
     with _stage("evaluate_and_record", timings):
-        options = {
-            "n_eval_episodes": job.n_eval_episodes,
-            "deterministic": job.deterministic,
-            "seed": job.seed,
-            "progress": job.progress,
-        }
+        video_info: VideoInfo | None = None
         if job.video_frames:
-            fps = job.video_fps or evaluation_env.render_fps
             evaluation, video_info = evaluate_and_record(
-                job.model, evaluation_env, staging / REPLAY, fps=fps, max_frames=job.video_frames, **options
-            )
+                job.model, evaluation_env, staging / REPLAY, fps=job.video_fps or evaluation_env.render_fps,
+                max_frames=job.video_frames, n_eval_episodes=job.n_eval_episodes, deterministic=job.deterministic,
+                seed=job.seed, progress=job.progress,
+            )  # fmt: skip
         else:
-            evaluation, video_info = run_evaluation(job.model, evaluation_env, **options), None
+            evaluation = run_evaluation(
+                job.model, evaluation_env, n_eval_episodes=job.n_eval_episodes, deterministic=job.deterministic,
+                seed=job.seed, progress=job.progress,
+            )  # fmt: skip
             skipped["video"] = "video=False was passed"
     with _stage("copy_files", timings):
         if job.logs_dir is not None:
@@ -370,25 +396,7 @@ def _write_local_files(
                 "height": video_info.height,
             }
         write_json(staging / RESULTS, results)
-    return _LocalFiles(zip_path.name, config, evaluation, video_info, skipped, versions)
-
-
-def _card_facts(job: _Job, evaluation_env: EvaluationEnv, local: _LocalFiles) -> CardFacts:
-    video_url = resolve_url(job.endpoint, job.repo_id, job.revision or "main", REPLAY) if local.video else None
-    return CardFacts(
-        repo_id=job.repo_id,
-        algo=job.algo,
-        env_id=job.env_id,
-        model_filename=local.zip_name,
-        evaluation=local.evaluation,
-        hyperparameters=plain_hyperparameters(local.config),
-        wrappers=evaluation_env.wrappers,
-        normalized=evaluation_env.vec_normalize is not None,
-        atari_frame_stack=atari_frame_stack(job.model) if is_atari(job.env_id) else None,
-        video_url=video_url,
-        versions=local.versions,
-        trained_steps=int(job.model.num_timesteps),
-    )
+    return _Staged(zip_path.name, evaluation, video_info, skipped)
 
 
 @contextmanager
@@ -424,7 +432,7 @@ def _check_model(model: object, model_name: object, model_architecture: object) 
         kind = actual if type(model).__name__ == actual else f"{type(model).__name__} (a {actual})"
         raise InvalidArgumentError(
             f"model_architecture={model_architecture!r} does not match the model, which is a {kind}. Pass "
-            f"model_architecture={actual!r} (--algo {actual.lower()}), or leave it out (None) so it is detected. "
+            f"model_architecture={actual!r}, or leave it out (None) so it is detected. "
             "Nothing was written."
         )
     return model_architecture
@@ -507,9 +515,9 @@ def _remote_state(api: HfApi, repo_id: str, revision: str | None) -> _RemoteStat
 
     with hub_errors(repo_id, endpoint=api.endpoint, revision=revision):
         try:
-            info = api.repo_info(repo_id, revision=revision or "main")
+            info = api.model_info(repo_id, revision=revision or "main")
         except hub.RevisionNotFoundError:
-            base = api.repo_info(repo_id)
+            base = api.model_info(repo_id)
             return _RemoteState(
                 True, False, base.sha, tuple(s.rfilename for s in base.siblings or ()), _readme(api, repo_id, base)
             )
@@ -521,7 +529,7 @@ def _remote_state(api: HfApi, repo_id: str, revision: str | None) -> _RemoteStat
         )
 
 
-def _readme(api: HfApi, repo_id: str, info: Any) -> str | None:
+def _readme(api: HfApi, repo_id: str, info: ModelInfo) -> str | None:
     if README not in {sibling.rfilename for sibling in info.siblings or ()}:
         return None
     path = api.hf_hub_download(repo_id, README, revision=info.sha)
@@ -543,7 +551,7 @@ def _stale_files(remote_files: Iterable[str], new_files: Iterable[str], model_na
 
 def _commit(
     api: HfApi, job: _Job, remote: _RemoteState, staging: Path, files: tuple[str, ...], deleted: tuple[str, ...]
-) -> Any:
+) -> CommitInfo:
     """Create the repo and branch if needed, then one commit of every file (and the deletions)."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
@@ -551,10 +559,10 @@ def _commit(
         head = remote.head
         if not remote.exists:
             api.create_repo(job.repo_id, private=job.private, exist_ok=True)
-            head = api.repo_info(job.repo_id).sha
+            head = api.model_info(job.repo_id).sha
         if job.revision is not None and not remote.branch_exists:
             api.create_branch(job.repo_id, branch=job.revision, revision=head, exist_ok=True)
-        operations = [CommitOperationDelete(path) for path in deleted]
+        operations: list[CommitOperationAdd | CommitOperationDelete] = [CommitOperationDelete(path) for path in deleted]
         operations += [CommitOperationAdd(path, staging / path) for path in files]
         return api.create_commit(
             job.repo_id,

@@ -127,14 +127,15 @@ def _generate_config(model: str, local_path: str | Path) -> None:
     ``local_path/{model}.zip``, without its pickled blobs."""
     import stable_baselines3
 
-    from .model_files import read_model_data, readable_config, write_json
+    from .model_files import readable_config, write_json
+    from .safe_load import read_agent_data
 
     name = model if model.endswith(".zip") else f"{model}.zip"
     zip_path = Path(local_path) / name
     if not zip_path.is_file():
         raise MissingFileError(f"Cannot write config.json: no model zip at {zip_path}. Save the model there first.")
     system_info = stable_baselines3.get_system_info(print_info=False)[0]
-    write_json(Path(local_path) / "config.json", readable_config(read_model_data(zip_path), system_info))
+    write_json(Path(local_path) / "config.json", readable_config(read_agent_data(zip_path), system_info))
 
 
 def _generate_metadata(model_name: str, env_id: str, mean_reward: float, std_reward: float) -> ModelCardData:

@@ -41,7 +41,7 @@ from .agent_limits import (
     element_count,
     refused_entry,
 )
-from .errors import CorruptArtifactError, UnsafeArtifactError
+from .errors import CorruptArtifactError, UnavailablePartError, UnsafeArtifactError
 from .model_files import SERIALIZED_KEY, VEC_NORMALIZE_FORMAT
 from .safe_pickle import DisallowedGlobal, RefusedCall, pickles_a_function, restricted_loads
 
@@ -107,7 +107,7 @@ class UnavailableSchedule:
     def __call__(self, progress_remaining: float) -> float:
         if self.constant is not None:
             return self.constant
-        raise RuntimeError(
+        raise UnavailablePartError(
             f"The agent's {self.key!r} schedule was a pickled function, which was not loaded because that would run "
             f"code from the file. Set model.{self.key} before training it further."
         )
@@ -123,47 +123,31 @@ class UnavailableSchedule:
         return (UnavailableSchedule, (self.key,))
 
 
-def check_zip(path: Path, limits: ZipLimits = ZipLimits()) -> None:
-    """Refuse a zip that is not a zip, lacks an agent's members, is too large once inflated (a zip bomb), or has a
-    member whose bytes fail their CRC (SB3 stores members uncompressed, so nothing else would notice)."""
+def read_agent_data(path: Path, limits: ZipLimits = ZipLimits()) -> dict[str, Any]:
+    """The ``data`` JSON of an agent zip (``:serialized:`` values still encoded), read in the same pass that checks
+    the zip.
+
+    Raises:
+        CorruptArtifactError: not a zip, no agent's members, too large once inflated (a zip bomb), a member whose
+            bytes fail their CRC (SB3 stores members uncompressed, so nothing else would notice), or ``data`` that
+            is too large or not a JSON object.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            if len(members) > limits.max_members:
-                raise CorruptArtifactError(f"{path.name} has {len(members)} members; an SB3 agent has fewer than 10.")
-            total = 0
-            for member in members:
-                total += member.file_size
-                ratio = member.file_size / max(member.compress_size, 1)
-                if (
-                    member.file_size > limits.max_member_bytes
-                    or total > limits.max_total_bytes
-                    or (member.file_size > limits.ratio_checked_from_bytes and ratio > limits.max_compression_ratio)
-                ):
-                    raise CorruptArtifactError(
-                        f"{path.name}: member {member.filename!r} inflates to {member.file_size} bytes "
-                        f"(ratio {ratio:.0f}); refusing a possible zip bomb."
-                    )
-            names = {member.filename for member in members}
-            if "data" not in names or "policy.pth" not in names:
-                raise CorruptArtifactError(
-                    f"{path.name} is not a Stable-Baselines3 agent (no 'data' or 'policy.pth' member)."
-                )
+            _check_members(path.name, archive.infolist(), limits)
             damaged = archive.testzip()
+            if damaged is not None:
+                raise CorruptArtifactError(
+                    f"{path.name} is damaged: {damaged!r} fails its CRC check; download it again."
+                )
+            member = archive.getinfo("data")
+            if member.file_size > limits.max_data_bytes:
+                raise CorruptArtifactError(
+                    f"{path.name}: 'data' is {member.file_size} bytes, more than an agent needs."
+                )
+            raw = archive.read(member)
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise CorruptArtifactError(f"{path.name} is not a valid zip file ({error}); download it again.") from None
-    if damaged is not None:
-        raise CorruptArtifactError(f"{path.name} is damaged: {damaged!r} fails its CRC check; download it again.")
-
-
-def read_agent_data(path: Path, limits: ZipLimits = ZipLimits()) -> dict[str, Any]:
-    """The ``data`` JSON of an agent zip, after :func:`check_zip` (``:serialized:`` values still encoded)."""
-    check_zip(path, limits)
-    with zipfile.ZipFile(path) as archive:
-        member = archive.getinfo("data")
-        if member.file_size > limits.max_data_bytes:
-            raise CorruptArtifactError(f"{path.name}: 'data' is {member.file_size} bytes, more than an agent needs.")
-        raw = archive.read(member)
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
@@ -171,6 +155,28 @@ def read_agent_data(path: Path, limits: ZipLimits = ZipLimits()) -> dict[str, An
     if not isinstance(data, dict):
         raise CorruptArtifactError(f"{path.name}: 'data' is not a JSON object.")
     return data
+
+
+def _check_members(name: str, members: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    """Refuse too many members, members that inflate too much (alone, together, or by ratio), or no agent's."""
+    if len(members) > limits.max_members:
+        raise CorruptArtifactError(f"{name} has {len(members)} members; an SB3 agent has fewer than 10.")
+    total = 0
+    for member in members:
+        total += member.file_size
+        ratio = member.file_size / max(member.compress_size, 1)
+        if (
+            member.file_size > limits.max_member_bytes
+            or total > limits.max_total_bytes
+            or (member.file_size > limits.ratio_checked_from_bytes and ratio > limits.max_compression_ratio)
+        ):
+            raise CorruptArtifactError(
+                f"{name}: member {member.filename!r} inflates to {member.file_size} bytes "
+                f"(ratio {ratio:.0f}); refusing a possible zip bomb."
+            )
+    names = {member.filename for member in members}
+    if "data" not in names or "policy.pth" not in names:
+        raise CorruptArtifactError(f"{name} is not a Stable-Baselines3 agent (no 'data' or 'policy.pth' member).")
 
 
 def decode_serialized(
@@ -284,7 +290,7 @@ def _forget_rng(space: Any) -> None:
     import gymnasium as gym
 
     if isinstance(space, gym.spaces.Space):
-        space._np_random = None
+        space._np_random = None  # type: ignore[assignment]  # gymnasium annotates Generator, yet uses None for "unseeded"
         for child in (
             getattr(space, "spaces", {}).values()
             if isinstance(getattr(space, "spaces", None), dict)
@@ -337,12 +343,14 @@ def load_model(
     *,
     env: gym.Env | VecEnv | None = None,
     device: str = "auto",
+    data: dict[str, Any] | None = None,
 ) -> tuple[BaseAlgorithm, tuple[str, ...]]:
     """Load an SB3 zip without unpickling anything outside the allow-list (see the module docstring).
 
+    ``data`` is the zip's data as :func:`read_agent_data` returned it, when the caller has read it already.
     Returns the model and the entries that got placeholders or rebuilt values.
     """
-    data = read_agent_data(path)
+    data = data if data is not None else read_agent_data(path)
     objects, substituted = decode_serialized(data, path.name, env, learning_rate=lambda: _saved_learning_rate(path))
     _check_agent(path, {**data, **objects})
     try:
@@ -459,7 +467,8 @@ def _vec_normalize_from_json(path: Path, venv: VecEnv) -> VecNormalize:
             return result
 
         obs = stats["obs_rms"]
-        normalizer.obs_rms = {key: running(value) for key, value in obs.items()} if "mean" not in obs else running(obs)
+        obs_rms = {key: running(value) for key, value in obs.items()} if "mean" not in obs else running(obs)
+        normalizer.obs_rms = obs_rms  # type: ignore[assignment]  # SB3 infers the dict of Dict spaces; a Box has one
         normalizer.ret_rms = running(stats["ret_rms"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise CorruptArtifactError(f"{path.name} is not valid VecNormalize statistics ({error}).") from None

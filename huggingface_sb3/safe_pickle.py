@@ -22,8 +22,9 @@ import importlib
 import io
 import pickle
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .agent_limits import MAX_ALLOCATION_BYTES, element_count
 
@@ -207,7 +208,21 @@ class _CallRule:
     allocation: _Allocation | None
 
 
-class _RestrictedUnpickler(pickle._Unpickler):  # the pure-Python VM, to vet every call before it is made
+class _PurePythonUnpickler(pickle._Unpickler):
+    """pickle's pure-Python VM, with the internals its subclasses here use declared: typeshed's stub of
+    ``pickle._Unpickler`` leaves them out. Declarations only: nothing changes at run time."""
+
+    stack: list[Any]  # the VM's value stack, set by load()
+    append: Callable[[Any], None]  # load() binds it to stack.append
+
+    if TYPE_CHECKING:
+
+        def _instantiate(self, klass: Any, args: tuple[Any, ...]) -> None: ...  # INST and OBJ
+
+        def load_build(self) -> None: ...  # BUILD
+
+
+class _RestrictedUnpickler(_PurePythonUnpickler):  # the pure-Python VM, to vet every call before it is made
     """Resolves only allow-listed globals, and vets each call a pickle makes of them (REDUCE, NEWOBJ, INST, OBJ) and
     each BUILD, before it runs."""
 
@@ -262,7 +277,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # the pure-Python VM, to vet eve
     def _load_build(self) -> None:
         if isinstance(self.stack[-2], type):
             raise RefusedCall(f"sets attributes of the class {self.stack[-2].__qualname__}")
-        pickle._Unpickler.load_build(self)
+        super().load_build()
 
     dispatch[pickle.REDUCE[0]] = _load_reduce
     dispatch[pickle.NEWOBJ[0]] = _load_newobj
@@ -325,7 +340,7 @@ class _Symbol:
         """ADDITEMS on a symbol."""
 
 
-class _ProbeUnpickler(pickle._Unpickler):  # the pure-Python VM: NEWOBJ must accept symbols, which are not types
+class _ProbeUnpickler(_PurePythonUnpickler):  # the pure-Python VM: NEWOBJ must accept symbols, which are not types
     """Runs a pickle's opcodes with every global replaced by a :class:`_Symbol`: nothing is imported or called."""
 
     dispatch: ClassVar[dict[int, Any]] = dict(pickle._Unpickler.dispatch)

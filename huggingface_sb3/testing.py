@@ -26,7 +26,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import pytest
 
@@ -36,7 +36,17 @@ if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
 _CLIENT_ENV_KEYS = ("HF_ENDPOINT", "HF_TOKEN", "HF_HOME", "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_OFFLINE")
-_session: dict[str, object] = {}
+
+
+class _SessionState(TypedDict, total=False):
+    """What pytest_configure sets up for the session and pytest_unconfigure takes down."""
+
+    hub: LocalHub
+    home: str
+    saved_env: dict[str, str | None]  # the client variables as they were (None: unset)
+
+
+_session: _SessionState = {}
 _repo_counter = itertools.count(1)
 
 
@@ -51,7 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
     hub = LocalHub()
     hub.start()
     home = tempfile.mkdtemp(prefix="hf-home-")
-    _session.update(hub=hub, home=home, saved_env={key: os.environ.get(key) for key in _CLIENT_ENV_KEYS})
+    _session.update({"hub": hub, "home": home, "saved_env": {key: os.environ.get(key) for key in _CLIENT_ENV_KEYS}})
     os.environ.pop("HF_HUB_OFFLINE", None)
     os.environ.update(hub.client_env())
     os.environ["HF_HOME"] = home
@@ -62,7 +72,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     hub = _session.pop("hub", None)
     if isinstance(hub, LocalHub):
         hub.stop()
-    for key, value in _session.pop("saved_env", {}).items():  # type: ignore[union-attr]
+    for key, value in _session.pop("saved_env", {}).items():
         if value is None:
             os.environ.pop(key, None)
         else:

@@ -131,7 +131,8 @@ class ReplayRecorder:
                 f"Frame {self.frames_written + 1} is {width}x{height} but the first frame was {first_width}x"
                 f"{first_height}; render every frame of a video at the same size."
             )
-        if self._write_error is not None or self._process.poll() is not None:  # type: ignore[union-attr]
+        assert self._process is not None, "the first frame started ffmpeg; only close() and abort() stop it"
+        if self._write_error is not None or self._process.poll() is not None:
             raise self._fail("ffmpeg stopped while frames were still coming")
         self._queue.put(rgb)
         self.frames_written += 1
@@ -207,15 +208,16 @@ class ReplayRecorder:
 
     def _pump(self) -> None:
         """Writer thread: move queued frames into ffmpeg's stdin until the ``None`` sentinel, then close it."""
-        stdin = self._process.stdin  # type: ignore[union-attr]
+        assert self._process is not None and self._process.stdin is not None, "_start() opened it, then this thread"
+        stdin = self._process.stdin
         while (frame := self._queue.get()) is not None:
             if self._write_error is None:
                 try:
-                    stdin.write(frame)  # type: ignore[union-attr]
+                    stdin.write(frame.data)  # the frame's own buffer, as writing the array itself would
                 except OSError as error:  # ffmpeg exited: keep draining so add_frame never blocks
                     self._write_error = error
         try:
-            stdin.close()  # type: ignore[union-attr]
+            stdin.close()
         except OSError as error:
             self._write_error = self._write_error or error
 

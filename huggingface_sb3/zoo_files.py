@@ -25,7 +25,7 @@ class _ZooLoader(yaml.SafeLoader):
     """SafeLoader plus the OrderedDict tag the RL Zoo writes."""
 
 
-def _ordered_dict(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+def _ordered_dict(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> dict[str, Any]:
     pairs = loader.construct_sequence(node, deep=True)
     if len(pairs) == 1 and isinstance(pairs[0], list) and all(isinstance(pair, list) for pair in pairs[0]):
         pairs = pairs[0]

@@ -25,7 +25,7 @@ class SimpleLinearSchedule(LinearSchedule):
         """The pickled state of rl_zoo3's class: ``{"initial_value": float}``."""
         if not isinstance(state, dict) or not isinstance(state.get("initial_value"), (int, float)):
             raise TypeError("an rl_zoo3 SimpleLinearSchedule holds one number, 'initial_value'")
-        self.__init__(state["initial_value"])  # type: ignore[misc]
+        SimpleLinearSchedule.__init__(self, state["initial_value"])
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (LinearSchedule, (self.start, self.end, self.end_fraction))

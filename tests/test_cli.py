@@ -53,7 +53,7 @@ def test_package_subcommand_dry_run_sends_nothing(saved_agent, hub_repo_id, hub_
                  "--n-eval-episodes", "1", "--video-length", "5", "--dry-run", "--local-dir", str(tmp_path / "repo"),
                  "--quiet")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "Dry run" in result.stdout and (tmp_path / "repo" / "replay.mp4").is_file()
+    assert "(dry run, nothing pushed)" in result.stdout and (tmp_path / "repo" / "replay.mp4").is_file()
     assert not hub_api.repo_exists(hub_repo_id)
 
 

@@ -95,7 +95,7 @@ MISTAKES = [
         ["huggingface-sb3", "evaluate", "{agent}", "--env-id", "Zzqxw-v9"],
         False,
         ["--env-id", "'Zzqxw-v9'"],
-        ["CartPole", ".."],
+        ["'CartPole-v1'", ".."],  # no made-up suggestion (the agent's path may name CartPole)
     ),
     ("zip without env id", ["huggingface-sb3", "evaluate", "{agent}"], False, ["--env-id"], [".."]),
     (
@@ -125,6 +125,14 @@ MISTAKES = [
         False,
         ["Cannot reach {endpoint}", "Connection"],
         ["None of", "drop"],
+    ),
+    (
+        # one line on stderr: at once, without huggingface_hub's "Retrying in 8s" lines (23 s of them)
+        "validate a card while the Hub is down",
+        ["huggingface-sb3", "card", "validate", "someone/agent", "--endpoint", "{endpoint}"],
+        False,
+        ["Cannot reach {endpoint}", "Connection"],
+        ["local cache"],
     ),
 ]
 

@@ -3,6 +3,7 @@
 import pytest
 
 from huggingface_sb3 import EnvironmentName, ModelName, ModelRepoId, naming_schemes
+from huggingface_sb3.errors import InvalidArgumentError
 
 
 def test_environment_name_replaces_slashes_and_keeps_the_gym_id():
@@ -16,7 +17,7 @@ def test_environment_name_drops_a_module_prefix():
 
 
 def test_environment_name_refuses_two_colons():
-    with pytest.raises(ValueError, match="at most one ':'"):
+    with pytest.raises(InvalidArgumentError, match="at most one ':'"):
         EnvironmentName("a:b:c")
 
 

@@ -356,3 +356,90 @@ def test_an_explicit_endpoint_and_token_reach_another_hub(ppo_cartpole, tmp_path
             f"{other.endpoint}/carol/agent/resolve/main/replay.mp4"
             in Path(api.hf_hub_download("carol/agent", "README.md")).read_text()
         )
+
+
+# what the user sees on success
+
+
+def test_success_is_one_line_naming_the_commit_score_and_video(ppo_cartpole, hub_repo_id, capfd):
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    result = _package(ppo_cartpole, hub_repo_id, progress=None)  # the default: bars only on a terminal
+
+    out, err = capfd.readouterr()
+    assert out.splitlines() == [result.summary]
+    assert result.summary == (
+        f"Pushed to {result.commit_url}: mean_reward {result.evaluation.mean_reward:.2f} +/- "
+        f"{result.evaluation.std_reward:.2f} over 3 episodes; video replay.mp4 (40 frames)."
+    )
+    assert "\r" not in err and "\x1b[" not in err, "captured output (not a terminal) gets no progress bars"
+    assert not are_progress_bars_disabled(), "huggingface_hub's own switch is restored"
+
+
+def test_a_dry_run_says_where_the_folder_is_and_progress_false_prints_nothing(ppo_cartpole, tmp_path, capfd):
+    result = _package(ppo_cartpole, "you/agent", push=False, local_dir=tmp_path / "dry", video=False, progress=None)
+    assert capfd.readouterr().out.splitlines() == [
+        f"Wrote {tmp_path / 'dry'} (dry run, nothing pushed): mean_reward {result.evaluation.mean_reward:.2f} +/- "
+        f"{result.evaluation.std_reward:.2f} over 3 episodes; no video (video=False was passed)."
+    ]
+    _package(ppo_cartpole, "you/agent", push=False, local_dir=tmp_path / "quiet", video=False, progress=False)
+    out, err = capfd.readouterr()
+    assert out == "" and "Evaluating" not in err
+
+
+def test_forced_progress_draws_the_evaluation_bar(ppo_cartpole, tmp_path, capfd):
+    _package(ppo_cartpole, "you/agent", push=False, local_dir=tmp_path / "dry", video=False, progress=True)
+    assert "Evaluating" in capfd.readouterr().err
+
+
+class _NoRenderEnv(gym.Env):
+    """An env whose class declares no render mode (it cannot take render_mode=)."""
+
+    metadata = {"render_modes": []}  # noqa: RUF012
+
+    def __init__(self):
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self._steps = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._steps = 0
+        return np.zeros(2, dtype=np.float32), {}
+
+    def step(self, action):
+        self._steps += 1
+        return np.zeros(2, dtype=np.float32), 1.0, self._steps >= 5, False, {}
+
+
+def test_an_env_id_that_cannot_render_asks_for_video_false_and_that_works(tmp_path):
+    from stable_baselines3 import PPO
+
+    env_id = "HfSb3TestNoRender-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=_NoRenderEnv)
+    model = PPO("MlpPolicy", env_id, n_steps=32, batch_size=32, n_epochs=1, device="cpu")
+    arguments = {"eval_env": None, "env_id": env_id, "push": False, "n_eval_episodes": 1}
+    with pytest.raises(EnvironmentNotRenderableError) as caught:
+        _package(model, "you/agent", local_dir=tmp_path / "filmed", **arguments)
+    message = str(caught.value)
+    assert env_id in message and "eval_env=None" not in message, message
+    assert message.index("video=False") < message.index("eval_env"), "the fix that works comes first"
+    assert not (tmp_path / "filmed").exists() or not any((tmp_path / "filmed").iterdir())
+    result = _package(model, "you/agent", local_dir=tmp_path / "unfilmed", video=False, **arguments)
+    assert "replay.mp4" not in result.files and result.evaluation.mean_reward == 5.0
+
+
+def test_frame_stack_above_vec_normalize_is_evaluated_on_a_frozen_copy(tmp_path):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
+
+    env = VecFrameStack(VecNormalize(make_vec_env("CartPole-v1", n_envs=1, seed=0)), n_stack=2)
+    model = PPO("MlpPolicy", env, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu").learn(32)
+    before = env.venv.obs_rms.mean.copy()
+    result = _package(
+        model, "you/agent", eval_env=env, video=False, push=False, local_dir=tmp_path / "repo", n_eval_episodes=1
+    )
+    assert {"vec_normalize.json", "vec_normalize.pkl"} <= set(result.files)
+    assert np.array_equal(env.venv.obs_rms.mean, before), "the user's statistics are not updated by the evaluation"

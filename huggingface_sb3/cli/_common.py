@@ -47,7 +47,8 @@ def formatter() -> type[argparse.HelpFormatter]:
 # keyword argument of the Python call (``pass token=...``); the command line phrases it with the flag of the
 # command that failed (``pass --token``), and drops a sentence whose fix that command has no flag for.
 _PYTHON_ADVICE = re.compile(
-    r"\b(?P<name>token|push|local_dir|env_id|video|trust_remote_code)=(?P<value>\.\.\.|True|False|'[^']*')?"
+    r"\b(?P<name>token|push|local_dir|env_id|algo|model_architecture|video|trust_remote_code)="
+    r"(?P<value>\.\.\.|True|False|'[^']*')?"
 )
 # A parenthesised alternative, "(or env=...)": kept (as the flag) when the command has one, else left out.
 _ADVICE_ASIDE = re.compile(r"\s*\((?P<or>or\s+)?(?P<name>\w+)=(?P<value>\.\.\.|True|False|'[^']*')?\)")
@@ -58,6 +59,8 @@ _FLAG_OF_ADVICE: dict[tuple[str, str | None], tuple[tuple[str, str], ...]] = {
     ("push", "False"): (("dry_run", "{flag}"),),
     ("local_dir", None): (("local_dir", "{flag}"),),
     ("env_id", None): (("env_id", "{flag}"),),
+    ("algo", None): (("algo", "{flag}"),),
+    ("model_architecture", None): (("algo", "{flag}"),),
     ("video", "False"): (("no_video", "{flag}"), ("record", "leave out {flag}")),
     ("trust_remote_code", "True"): (("trust_remote_code", "{flag}"),),
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ._common import add_hub_options, add_output_options, formatter, looks_like_path, report
@@ -55,52 +54,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_write(args: argparse.Namespace) -> int:
     """Build the card's facts from the folder and write README.md."""
-    from ..agent_files import algorithm_class, algorithm_from_data, pick_agent_zip
-    from ..card import CardFacts, render_card
-    from ..environments import env_id_from_file, frame_stack_of, is_atari
-    from ..errors import CorruptArtifactError, InvalidArgumentError, MissingFileError
-    from ..evaluation import EvaluationResult
-    from ..hub_access import resolve_url
-    from ..model_files import VEC_NORMALIZE_JSON, VEC_NORMALIZE_PICKLE, plain_hyperparameters, readable_config
-    from ..safe_load import read_agent_data
-    from ..system_info import library_versions
+    from ..card import render_card
+    from ..card_facts import read_card_facts
+    from ..model_files import README
 
     folder: Path = args.folder
-    results_path = folder / "results.json"
-    if not results_path.is_file():
-        raise MissingFileError(f"{results_path} does not exist: evaluate first (huggingface-sb3 evaluate).")
-    results = json.loads(results_path.read_text(encoding="utf-8"))
-    names = [path.name for path in folder.iterdir() if path.is_file()]
-    zip_name = pick_agent_zip(names, algo=None, env_id=None)
-    if zip_name is None:
-        raise MissingFileError(f"{folder} has no single agent .zip; put the agent's zip in it.")
-    data = read_agent_data(folder / zip_name)
-    env_id = args.env_id or env_id_from_file(results.get("env_id"), results_path.name)
-    algo_name = args.algo or results.get("algo") or algorithm_from_data(data)
-    if not env_id or not algo_name:
-        raise InvalidArgumentError("Cannot tell the env id or the algorithm: pass --env-id and --algo.")
-    try:
-        evaluation = EvaluationResult.from_json(results, source=str(results_path))
-    except CorruptArtifactError as error:
-        raise InvalidArgumentError(
-            f"{error} Re-evaluate with huggingface-sb3 package --dry-run (3.0 wrote only mean and std)."
-        ) from None
-    shape = tuple((data.get("observation_space") or {}).get("_shape") or ())
-    facts = CardFacts(
-        repo_id=args.repo_id,
-        algo=algorithm_class(algo_name).__name__,
-        env_id=env_id,
-        model_filename=zip_name,
-        evaluation=evaluation,
-        hyperparameters=plain_hyperparameters(readable_config(data, {})),
-        wrappers=(),
-        normalized=bool({VEC_NORMALIZE_JSON, VEC_NORMALIZE_PICKLE} & set(names)),
-        atari_frame_stack=frame_stack_of(shape) if is_atari(env_id) else None,
-        video_url=resolve_url(args.endpoint, args.repo_id, "main", "replay.mp4") if "replay.mp4" in names else None,
-        versions=results.get("library_versions") or library_versions(),
-        trained_steps=int(data.get("num_timesteps", 0)),
-    )
-    readme = folder / "README.md"
+    facts = read_card_facts(folder, repo_id=args.repo_id, endpoint=args.endpoint, env_id=args.env_id, algo=args.algo)
+    readme = folder / README
     existing = readme.read_text(encoding="utf-8") if readme.is_file() else None
     readme.write_text(render_card(facts, existing=existing, tags=args.tags, license=args.license), encoding="utf-8")
     report(args, [f"Wrote {readme}"], {"readme": str(readme)})

@@ -65,7 +65,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace, *, film: bool) -> LoadedAgent:
-    from ..errors import InvalidArgumentError, MissingFileError
+    from ..errors import MissingFileError
     from ..loading import load_agent
 
     source = args.source
@@ -81,8 +81,7 @@ def _load(args: argparse.Namespace, *, film: bool) -> LoadedAgent:
         render_mode="rgb_array" if film else None, device="cpu", trust_remote_code=args.trust_remote_code,
         token=args.token, endpoint=args.endpoint,
     )  # fmt: skip
-    if agent.env is None:
-        raise InvalidArgumentError(f"Cannot build the agent's env: {(agent.env_error or 'unknown cause').rstrip('.')}.")
+    agent.require_env()
     return agent
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from ..errors import LocalHubError
 from ..hub_server import HubConfig, TokenGrant
@@ -94,34 +96,18 @@ def _add_limits(serve: argparse.ArgumentParser) -> None:
     )
     for flag, default, text in sizes:
         limits.add_argument(flag, type=_positive_int, default=default, metavar="BYTES", help=_with_size(text, default))
-    limits.add_argument(
-        "--max-files-per-commit",
-        type=_positive_int,
-        default=HubConfig.max_files_per_commit,
-        metavar="N",
-        help="most file operations one commit may carry (default: %(default)s)",
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=_positive_int,
-        default=HubConfig.max_connections,
-        metavar="N",
-        help="most connections open at once; more are answered 503 (default: %(default)s)",
-    )
-    limits.add_argument(
-        "--header-timeout",
-        type=_positive_seconds,
-        default=HubConfig.header_timeout,
-        metavar="SECONDS",
-        help="time a client has to send a request's line and headers; then 408 (default: %(default)g)",
-    )
-    limits.add_argument(
-        "--body-timeout",
-        type=_positive_seconds,
-        default=HubConfig.body_timeout,
-        metavar="SECONDS",
-        help="time a request body may go without a byte arriving; then 408 (default: %(default)g)",
-    )
+    bounds: tuple[tuple[str, Callable[[str], float], float, str, str], ...] = (
+        ("--max-files-per-commit", _positive_int, HubConfig.max_files_per_commit, "N",
+         "most file operations one commit may carry (default: %(default)s)"),
+        ("--max-connections", _positive_int, HubConfig.max_connections, "N",
+         "most connections open at once; more are answered 503 (default: %(default)s)"),
+        ("--header-timeout", _positive_seconds, HubConfig.header_timeout, "SECONDS",
+         "time a client has to send a request's line and headers; then 408 (default: %(default)g)"),
+        ("--body-timeout", _positive_seconds, HubConfig.body_timeout, "SECONDS",
+         "time a request body may go without a byte arriving; then 408 (default: %(default)g)"),
+    )  # fmt: skip
+    for flag, kind, fallback, metavar, text in bounds:
+        limits.add_argument(flag, type=kind, default=fallback, metavar=metavar, help=text)
     limits.add_argument(
         "--max-card-aliases", type=_positive_int, default=HubConfig.max_card_aliases, help=argparse.SUPPRESS
     )
@@ -156,11 +142,19 @@ def _with_size(text: str, default: int) -> str:
     return f"{text} (default: {default})"
 
 
+def _role(text: str) -> Literal["read", "write"]:
+    if text == "read":
+        return "read"
+    if text == "write":
+        return "write"
+    raise ValueError(f"role must be 'read' or 'write', not {text!r}")  # as TokenGrant says
+
+
 def _parse_grant(text: str) -> TokenGrant:
     token, _, rest = text.partition(":")
     user, _, role = rest.partition(":")
     try:
-        return TokenGrant(token, user, role or "write")  # type: ignore[arg-type]
+        return TokenGrant(token, user, _role(role or "write"))
     except ValueError as error:
         raise LocalHubError(f"Invalid --grant {text!r}: {error}. Use TOKEN:USER or TOKEN:USER:read.") from None
 

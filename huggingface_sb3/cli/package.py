@@ -115,16 +115,13 @@ def run(args: argparse.Namespace) -> int:
         zip_path, algo=args.algo, env_id=args.env_id, env_kwargs=env_kwargs,
         render_mode="rgb_array" if video else None, device="cpu",
     )  # fmt: skip
-    eval_env = agent.env
-    if args.vec_normalize is not None:
+    if args.vec_normalize is None:
+        eval_env = agent.require_env()
+    else:
         if not args.vec_normalize.is_file():
             raise MissingFileError(f"{args.vec_normalize} does not exist. Give the VecNormalize statistics file.")
         kwargs = {**env_kwargs, **({"render_mode": "rgb_array"} if video else {})}
         eval_env = load_vec_normalize(args.vec_normalize, make_env(args.env_id, model=agent.model, env_kwargs=kwargs))
-    if eval_env is None:
-        raise InvalidArgumentError(
-            f"Cannot build the evaluation env: {(agent.env_error or 'unknown cause').rstrip('.')}."
-        )
     model_name = args.model_name or ModelName(agent.algo.lower(), EnvironmentName(args.env_id))
     try:
         result = package_to_hub(
@@ -150,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             extra_files=extras,
             tags=args.tags,
             license=args.license,
-            progress=not (args.quiet or args.json),
+            progress=False if args.quiet or args.json else None,
             endpoint=args.endpoint,
         )
     finally:
@@ -172,14 +169,8 @@ def run(args: argparse.Namespace) -> int:
         "video": str(result.video.path) if result.video and result.local_dir else None,
         "skipped": result.skipped,
     }
-    lines = [
-        f"Evaluated {agent.algo} on {args.env_id}: {evaluation.mean_reward:.2f} ± {evaluation.std_reward:.2f} "
-        f"over {evaluation.n_eval_episodes} episodes (seed {evaluation.seed}).",
-        f"Dry run: the repo folder is {result.local_dir}" if args.dry_run else f"Pushed: {result.commit_url}",
-        *(f"  {name}" for name in result.files),
-    ]
-    if result.pr_url:
-        lines.append(f"Pull request: {result.pr_url}")
+    lines = [result.summary] if args.quiet else []  # else package_to_hub printed it
+    lines += [f"Evaluated with seed {evaluation.seed}; the repo's files:", *(f"  {name}" for name in result.files)]
     if payload["video"]:
         lines.append(f"Video: {payload['video']}")
     report(args, lines, payload)

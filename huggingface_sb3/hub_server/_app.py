@@ -33,7 +33,7 @@ from ._bodies import (
 from ._call import Call, HubConfig, HubState
 from ._errors import ErrorCode, HubError
 from ._gitrepo import EntryMissing, GitRepoError, InvalidChange, RefConflict, RevisionMissing, StaleParent
-from ._routing import Handler, Route, find_route, split_raw_path
+from ._routing import Handler, Route, StreamRoute, find_route, split_raw_path
 
 logger = logging.getLogger("huggingface_sb3.hub_server")
 
@@ -139,7 +139,7 @@ class HubApp:
         await _admit(chosen, call)
         try:
             await self._read_body(chosen, call)
-            if chosen.body == "stream":
+            if isinstance(chosen, StreamRoute):
                 return await chosen.handler(call)
             return await run_in_threadpool(chosen.handler, call)
         finally:

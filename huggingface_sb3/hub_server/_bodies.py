@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # undocumented, so typeshed leaves it out
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 

@@ -17,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
-from dulwich.objects import Blob, Commit, Tag, Tree
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
+from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from ._lfs_store import LfsPointer, LfsStore, make_pointer, parse_pointer
@@ -132,6 +134,18 @@ class DeleteFolder:
 
 Change = AddFile | AddLfsFile | DeleteFile | DeleteFolder
 
+_ObjectT = TypeVar("_ObjectT", bound=ShaFile)
+
+
+def _ref(name: str) -> Ref:
+    """A ref name as dulwich types it (``Ref`` is bytes at run time)."""
+    return Ref(name.encode())
+
+
+def _object_id(hex_id: str) -> ObjectID:
+    """A hex object id as dulwich types it (``ObjectID`` is bytes at run time)."""
+    return ObjectID(hex_id.encode())
+
 
 class _BlobInfoCache:
     """Size and pointer of blobs already read; blob ids are content hashes, so entries never go stale."""
@@ -167,10 +181,10 @@ class GitRepo:
         """Initialise a bare repository whose ``main`` branch has one commit with ``initial_files``."""
         Repo.init_bare(str(git_dir), mkdir=True).close()
         repo = cls(git_dir, lfs)
-        repo._repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/" + DEFAULT_BRANCH.encode())
+        repo._repo.refs.set_symbolic_ref(_ref("HEAD"), _ref(f"refs/heads/{DEFAULT_BRANCH}"))
         files = {path: repo._write_blob(data) for path, data in initial_files.items()}
         commit_id = repo._write_commit(files, parents=[], author=author, message="initial commit")
-        repo._repo.refs[b"refs/heads/" + DEFAULT_BRANCH.encode()] = commit_id
+        repo._repo.refs[_ref(f"refs/heads/{DEFAULT_BRANCH}")] = commit_id
         return repo
 
     def close(self) -> None:
@@ -188,25 +202,32 @@ class GitRepo:
             target = self._read_ref(ref)
             if target is not None:
                 return target, ref
-        if HEX40_RE.fullmatch(revision) and self._is_commit(revision.encode()):
+        if HEX40_RE.fullmatch(revision) and self._is_commit(_object_id(revision)):
             return revision, None
         return None
 
     def _read_ref(self, ref: str) -> str | None:
         try:
-            sha = self._repo.refs[ref.encode()]
+            sha = self._repo.refs[_ref(ref)]
         except (KeyError, ValueError):
             return None
         return self._peel(sha).decode("ascii")
 
-    def _peel(self, sha: bytes) -> bytes:
+    def _object(self, sha: ObjectID, kind: type[_ObjectT]) -> _ObjectT:
+        """The object ``sha``, which the caller knows is a ``kind`` (a commit id it resolved, a commit's tree...)."""
+        obj = self._repo.object_store[sha]
+        if not isinstance(obj, kind):
+            raise TypeError(f"git object {sha.decode('ascii')} is a {obj.type_name.decode()}, not a {kind.__name__}")
+        return obj
+
+    def _peel(self, sha: ObjectID) -> ObjectID:
         obj = self._repo.object_store[sha]
         while isinstance(obj, Tag):
             sha = obj.object[1]
             obj = self._repo.object_store[sha]
         return sha
 
-    def _is_commit(self, sha: bytes) -> bool:
+    def _is_commit(self, sha: ObjectID) -> bool:
         try:
             return isinstance(self._repo.object_store[sha], Commit)
         except KeyError:
@@ -214,7 +235,7 @@ class GitRepo:
 
     def refs(self, prefix: str) -> dict[str, str]:
         """``{short name: commit id}`` of the refs under ``prefix`` (e.g. ``refs/heads/``)."""
-        refs = self._repo.refs.as_dict(prefix.rstrip("/").encode())
+        refs = self._repo.refs.as_dict(_ref(prefix.rstrip("/")))
         return {name.decode(): self._peel(sha).decode("ascii") for name, sha in sorted(refs.items())}
 
     def set_ref(self, ref: str, commit_id: str, *, must_not_exist: bool = False) -> bool:
@@ -225,15 +246,15 @@ class GitRepo:
         """
         if must_not_exist:
             self._check_no_nesting(ref)
-            return self._repo.refs.add_if_new(ref.encode(), commit_id.encode())
-        self._repo.refs[ref.encode()] = commit_id.encode()
+            return self._repo.refs.add_if_new(_ref(ref), _object_id(commit_id))
+        self._repo.refs[_ref(ref)] = _object_id(commit_id)
         return True
 
     def _check_no_nesting(self, ref: str) -> None:
         parts = ref.split("/")
         enclosing = ["/".join(parts[:depth]) for depth in range(3, len(parts))]
-        clash = next((name for name in enclosing if name.encode() in self._repo.refs), None)
-        if clash is None and self._repo.refs.subkeys(ref.encode()):
+        clash = next((name for name in enclosing if _ref(name) in self._repo.refs), None)
+        if clash is None and self._repo.refs.subkeys(_ref(ref)):
             clash = f"{ref}/..."
         if clash is not None:
             raise RefConflict(
@@ -243,35 +264,35 @@ class GitRepo:
 
     def delete_ref(self, ref: str) -> bool:
         """Remove ``ref``; False if it did not exist."""
-        if not is_plausible_revision(ref) or ref.encode() not in self._repo.refs:
+        if not is_plausible_revision(ref) or _ref(ref) not in self._repo.refs:
             return False
-        return self._repo.refs.remove_if_equals(ref.encode(), None)
+        return self._repo.refs.remove_if_equals(_ref(ref), None)
 
     def create_annotated_tag(self, ref: str, commit_id: str, *, message: str, tagger: str) -> bool:
         """Create ``refs/tags/...`` as an annotated tag object carrying ``message``; False if it exists."""
         tag = Tag()
         tag.name = ref.removeprefix("refs/tags/").encode()
-        tag.object = (Commit, commit_id.encode())
+        tag.object = (Commit, _object_id(commit_id))
         tag.message = message.encode()
         tag.tagger = tagger.encode()
         tag.tag_time = int(time.time())
         tag.tag_timezone = 0
         self._check_no_nesting(ref)
         self._repo.object_store.add_object(tag)
-        return self._repo.refs.add_if_new(ref.encode(), tag.id)
+        return self._repo.refs.add_if_new(_ref(ref), tag.id)
 
     # -- reading trees -----------------------------------------------------------------------------
 
     def commit_date(self, commit_id: str) -> datetime:
         """When a commit was made (UTC)."""
-        commit = self._repo.object_store[commit_id.encode()]
+        commit = self._object(_object_id(commit_id), Commit)
         return datetime.fromtimestamp(commit.commit_time, tz=timezone.utc)
 
     def history(self, commit_id: str) -> Iterator[CommitRecord]:
         """The commits reachable by first parents from ``commit_id``, newest first."""
-        sha: bytes | None = commit_id.encode()
+        sha: ObjectID | None = _object_id(commit_id)
         while sha is not None:
-            commit = self._repo.object_store[sha]
+            commit = self._object(sha, Commit)
             text = commit.message.decode("utf-8", "replace")
             title, _, body = text.partition("\n")
             yield CommitRecord(
@@ -283,15 +304,15 @@ class GitRepo:
             )
             sha = commit.parents[0] if commit.parents else None
 
-    def _tree_of(self, commit_id: str) -> bytes:
-        return self._repo.object_store[commit_id.encode()].tree
+    def _tree_of(self, commit_id: str) -> ObjectID:
+        return self._object(_object_id(commit_id), Commit).tree
 
-    def _lookup(self, commit_id: str, path: str) -> tuple[int, bytes] | None:
+    def _lookup(self, commit_id: str, path: str) -> tuple[int, ObjectID] | None:
         mode, sha = DIR_MODE, self._tree_of(commit_id)
         for segment in path.split("/") if path else []:
             if mode != DIR_MODE:
                 return None
-            tree = self._repo.object_store[sha]
+            tree = self._object(sha, Tree)  # mode is DIR_MODE: a folder's entry is a tree
             try:
                 mode, sha = tree[segment.encode()]
             except KeyError:
@@ -313,10 +334,10 @@ class GitRepo:
             raise EntryMissing(
                 f"Entry Not Found: {path!r} does not exist at revision {commit_id}.", commit_id=commit_id
             )
-        return list(self._walk(folder.tree_id.encode(), path, recursive=recursive))
+        return list(self._walk(_object_id(folder.tree_id), path, recursive=recursive))
 
-    def _walk(self, tree_id: bytes, prefix: str, *, recursive: bool) -> Iterator[FileEntry | FolderEntry]:
-        tree = self._repo.object_store[tree_id]
+    def _walk(self, tree_id: ObjectID, prefix: str, *, recursive: bool) -> Iterator[FileEntry | FolderEntry]:
+        tree = self._object(tree_id, Tree)
         for item in tree.iteritems():
             path = f"{prefix}/{item.path.decode()}" if prefix else item.path.decode()
             if item.mode == DIR_MODE:
@@ -330,15 +351,15 @@ class GitRepo:
         """Every file of a revision, by path."""
         return {e.path: e for e in self.list_folder(commit_id, "", recursive=True) if isinstance(e, FileEntry)}
 
-    def _blob_ids(self, tree_id: bytes, prefix: str) -> Iterator[tuple[str, bytes]]:
-        for item in self._repo.object_store[tree_id].iteritems():
+    def _blob_ids(self, tree_id: ObjectID, prefix: str) -> Iterator[tuple[str, ObjectID]]:
+        for item in self._object(tree_id, Tree).iteritems():
             path = f"{prefix}/{item.path.decode()}" if prefix else item.path.decode()
             if item.mode == DIR_MODE:
                 yield from self._blob_ids(item.sha, path)
             else:
                 yield path, item.sha
 
-    def _file_entry(self, path: str, blob_id: bytes) -> FileEntry:
+    def _file_entry(self, path: str, blob_id: ObjectID) -> FileEntry:
         info = _BLOB_INFO.get(blob_id)
         if info is None:
             data = self._repo.object_store[blob_id].as_raw_string()
@@ -351,7 +372,7 @@ class GitRepo:
 
     def read_blob(self, blob_id: str) -> bytes:
         """The content of a regular file's blob."""
-        return self._repo.object_store[blob_id.encode()].as_raw_string()
+        return self._repo.object_store[_object_id(blob_id)].as_raw_string()
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -385,26 +406,27 @@ class GitRepo:
         }
         if self._build_tree(new_files) == self._tree_of(head):
             return head
-        commit_id = self._write_commit(new_files, parents=[head.encode()], author=author, message=message)
-        if not self._repo.refs.set_if_equals(ref.encode(), head.encode(), commit_id):
+        commit_id = self._write_commit(new_files, parents=[_object_id(head)], author=author, message=message)
+        if not self._repo.refs.set_if_equals(_ref(ref), _object_id(head), commit_id):
             raise RefConflict(f"{ref} moved during the commit; retry.")
         return commit_id.decode("ascii")
 
-    def _write_change(self, change: AddFile | AddLfsFile) -> bytes:
+    def _write_change(self, change: AddFile | AddLfsFile) -> ObjectID:
         if isinstance(change, AddFile):
             return self._write_blob(change.source.read_bytes())
         if change.pending is not None:
             self.lfs.adopt(change.pending.source, change.oid, change.pending.git_sha1)
         size = change.size if change.size is not None else self.lfs.size(change.oid)
+        assert size is not None, "_plan checked that the large file is stored (or adopt just stored it)"
         return self._write_blob(make_pointer(change.oid, size))
 
-    def _write_blob(self, data: bytes) -> bytes:
+    def _write_blob(self, data: bytes) -> ObjectID:
         blob = Blob.from_string(data)
         self._repo.object_store.add_object(blob)
         return blob.id
 
-    def _build_tree(self, files: dict[str, bytes]) -> bytes:
-        children: dict[str, dict[str, bytes]] = {}
+    def _build_tree(self, files: dict[str, ObjectID]) -> ObjectID:
+        children: dict[str, dict[str, ObjectID]] = {}
         tree = Tree()
         for path, blob_id in files.items():
             head, sep, rest = path.partition("/")
@@ -417,7 +439,9 @@ class GitRepo:
         self._repo.object_store.add_object(tree)
         return tree.id
 
-    def _write_commit(self, files: dict[str, bytes], *, parents: list[bytes], author: str, message: str) -> bytes:
+    def _write_commit(
+        self, files: dict[str, ObjectID], *, parents: list[ObjectID], author: str, message: str
+    ) -> ObjectID:
         commit = Commit()
         commit.tree = self._build_tree(files)
         commit.parents = parents
@@ -433,8 +457,8 @@ class GitRepo:
 class _PlannedFiles:
     """The file table of a commit in progress, with a count of files under each folder for conflict checks."""
 
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files: dict[str, bytes | AddFile | AddLfsFile] = {}
+    def __init__(self, files: dict[str, ObjectID]) -> None:
+        self.files: dict[str, ObjectID | AddFile | AddLfsFile] = {}
         self._folder_sizes: Counter[str] = Counter()
         for path, blob_id in files.items():
             self.put(path, blob_id)
@@ -444,7 +468,7 @@ class _PlannedFiles:
         parts = path.split("/")
         return ("/".join(parts[:depth]) for depth in range(1, len(parts)))
 
-    def put(self, path: str, content: bytes | AddFile | AddLfsFile) -> None:
+    def put(self, path: str, content: ObjectID | AddFile | AddLfsFile) -> None:
         if path not in self.files:
             self._folder_sizes.update(self._folders(path))
         self.files[path] = content
@@ -458,8 +482,8 @@ class _PlannedFiles:
 
 
 def _plan(
-    files: dict[str, bytes], changes: Sequence[Change], lfs: LfsStore, *, ref: str
-) -> dict[str, bytes | AddFile | AddLfsFile]:
+    files: dict[str, ObjectID], changes: Sequence[Change], lfs: LfsStore, *, ref: str
+) -> dict[str, ObjectID | AddFile | AddLfsFile]:
     """The repo's files after ``changes``: existing blob ids, or the change that will write a new blob.
 
     Raises before anything is written: deleting what does not exist, a file where a folder is (or the

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from ._call import DRAIN_LIMIT, Call
 from ._errors import HubError, bad_request
 from ._lfs_store import SHA256_RE, HashingWriter
-from ._routing import route
+from ._routing import Route, route, stream_route
 from ._storage import RepoHandle
 
 LFS_MEDIA_TYPE = "application/vnd.git-lfs+json"
@@ -148,12 +148,12 @@ def verify(call: Call) -> Response:
     return JSONResponse({}, media_type=LFS_MEDIA_TYPE)
 
 
-def _routes(prefix: str) -> tuple:
+def _routes(prefix: str) -> tuple[Route, ...]:
     base = f"{prefix}{{ns}}/{{name}}.git/info/lfs/objects"
     return (
         route("POST", f"{base}/batch", batch, body="json"),
         route("POST", f"{base}/verify", verify, body="json"),
-        route("PUT", f"{base}/{{oid}}/{{size}}", upload, body="stream"),
+        stream_route("PUT", f"{base}/{{oid}}/{{size}}", upload),
     )
 
 

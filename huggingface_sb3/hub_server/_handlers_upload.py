@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from starlette.responses import JSONResponse, Response
 
@@ -156,6 +156,7 @@ def commit(call: Call) -> Response:
             raise bad_request("A commit needs an NDJSON body.")
         parsed = _parse_commit(call, call.body_path, cleanup)
         pull_request = None
+        ref: str | None
         if create_pr:
             pull_request = open_pull_request(call, handle, title=parsed.summary, author=author, base=revision)
             ref = f"refs/pr/{pull_request.num}"
@@ -296,7 +297,7 @@ def _inline_file(call: Call, path: str, value: dict[str, Any], cleanup: ExitStac
     return AddFile(path, destination)
 
 
-def _decode_base64(content: str | SpooledString, target: BinaryIO, path: str) -> HashingWriter:
+def _decode_base64(content: str | SpooledString, target: IO[bytes], path: str) -> HashingWriter:
     """Decode base64 ``content`` into ``target`` chunk by chunk, hashing it on the way."""
     if isinstance(content, str):
         encoded: BinaryIO = io.BytesIO(content.encode("ascii", "replace"))

@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import IO, NamedTuple
 
 POINTER_VERSION = b"version https://git-lfs.github.com/spec/v1"
 _POINTER_RE = re.compile(rb"version https://git-lfs\.github\.com/spec/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n")
@@ -50,7 +50,7 @@ class HashingWriter:
     ``matches`` says whether what was written has exactly that size (and, if given, that SHA-256).
     """
 
-    def __init__(self, file: BinaryIO, expected_size: int) -> None:
+    def __init__(self, file: IO[bytes], expected_size: int) -> None:
         self.file = file
         self.expected_size = expected_size
         self.written = 0

@@ -34,6 +34,13 @@ _ESCAPES = {ord(code): char.encode() for code, char in zip('"\\/bfnrt', '"\\/\b\
 _LITERALS = {ord("t"): (b"true", True), ord("f"): (b"false", False), ord("n"): (b"null", None)}
 
 
+def _match_end(run: re.Pattern[bytes], data: bytes, pos: int) -> int:
+    """Where the run of ``run`` (a ``[...]*`` pattern) starting at ``pos`` ends."""
+    found = run.match(data, pos)
+    assert found is not None, "a `*` pattern always matches"
+    return found.end()
+
+
 class NDJSONError(ValueError):
     """Malformed NDJSON; the message names the 1-based line number and what was wrong.
 
@@ -182,7 +189,7 @@ class _Parser:
     def _skip(self, whitespace: re.Pattern[bytes]) -> int:
         """Consume whitespace (counting newlines) and return the next byte without consuming it, or -1 at EOF."""
         while True:
-            end = whitespace.match(self._buf, self._pos).end()  # type: ignore[union-attr]  # `*` always matches
+            end = _match_end(whitespace, self._buf, self._pos)
             self._line += self._buf.count(b"\n", self._pos, end)
             self._pos = end
             if end < len(self._buf):
@@ -256,7 +263,7 @@ class _Parser:
     def _number(self) -> int | float:
         """Parse a number: take the whole run of number characters, then check it against the JSON grammar."""
         while True:
-            end = _NUMBER_CHARS.match(self._buf, self._pos).end()  # type: ignore[union-attr]  # `*` always matches
+            end = _match_end(_NUMBER_CHARS, self._buf, self._pos)
             if end - self._pos > _MAX_NUMBER_CHARS:
                 raise self._error(f"number longer than {_MAX_NUMBER_CHARS} characters")
             if end < len(self._buf) or not self._fill():

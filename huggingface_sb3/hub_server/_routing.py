@@ -22,30 +22,54 @@ if TYPE_CHECKING:
 
     from ._call import Call
 
-BodyKind = Literal["none", "json", "form", "spool", "stream"]
+SyncBodyKind = Literal["none", "json", "form", "spool"]
+BodyKind = SyncBodyKind | Literal["stream"]
 SyncHandler = Callable[["Call"], "Response"]
 AsyncHandler = Callable[["Call"], Awaitable["Response"]]
 Handler = SyncHandler | AsyncHandler
 
 
 @dataclass(frozen=True)
-class Route:
-    """A handler for some methods on a path pattern, and how its request body is read.
+class SyncRoute:
+    """A synchronous handler for some methods on a path pattern, and how its request body is read before it runs
+    in a worker thread.
 
-    ``body`` is ``none``, ``json`` (a JSON object), ``form`` (URL-encoded), ``spool`` (copied to a temporary
-    file) or ``stream`` (left to an async handler); all other handlers are synchronous and run in a worker
-    thread.
+    ``body`` is ``none``, ``json`` (a JSON object), ``form`` (URL-encoded) or ``spool`` (copied to a temporary
+    file).
     """
 
     methods: frozenset[str]
     pattern: tuple[str, ...]
-    handler: Handler
-    body: BodyKind = "none"
+    handler: SyncHandler
+    body: SyncBodyKind = "none"
 
 
-def route(methods: str, pattern: str, handler: Handler, body: BodyKind = "none") -> Route:
-    """Build a :class:`Route` from ``"GET HEAD"``-style methods and a slash-separated pattern."""
-    return Route(frozenset(methods.split()), tuple(pattern.strip("/").split("/")), handler, body)
+@dataclass(frozen=True)
+class StreamRoute:
+    """An async handler for some methods on a path pattern; it reads the request body itself (``body`` is
+    ``stream``)."""
+
+    methods: frozenset[str]
+    pattern: tuple[str, ...]
+    handler: AsyncHandler
+    body: Literal["stream"] = "stream"
+
+
+Route = SyncRoute | StreamRoute
+
+
+def _split_pattern(pattern: str) -> tuple[str, ...]:
+    return tuple(pattern.strip("/").split("/"))
+
+
+def route(methods: str, pattern: str, handler: SyncHandler, body: SyncBodyKind = "none") -> SyncRoute:
+    """Build a :class:`SyncRoute` from ``"GET HEAD"``-style methods and a slash-separated pattern."""
+    return SyncRoute(frozenset(methods.split()), _split_pattern(pattern), handler, body)
+
+
+def stream_route(methods: str, pattern: str, handler: AsyncHandler) -> StreamRoute:
+    """Build a :class:`StreamRoute` from ``"GET HEAD"``-style methods and a slash-separated pattern."""
+    return StreamRoute(frozenset(methods.split()), _split_pattern(pattern), handler)
 
 
 def split_raw_path(raw_path: bytes) -> list[str]:

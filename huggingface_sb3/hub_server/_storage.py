@@ -25,13 +25,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, TYPE_CHECKING, TextIO, TypedDict
 
 from ..errors import LocalHubError
 from ._gitrepo import GitRepo
 from ._lfs_store import LfsStore
 from ._names import REPO_TYPES, validate_repo_part
 from ._timestamps import hub_timestamp
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's from Python 3.11
 
 DEFAULT_GITATTRIBUTES = b"".join(
     pattern + b" filter=lfs diff=lfs merge=lfs -text\n"
@@ -103,6 +106,13 @@ class RepoMeta:
     def repo_id(self) -> str:
         """``namespace/name``."""
         return f"{self.namespace}/{self.name}"
+
+
+class MetaChanges(TypedDict, total=False):
+    """The settings of a repo that change after it is created."""
+
+    private: bool
+    pull_requests: tuple[PullRequest, ...]
 
 
 class RepoHandle:
@@ -237,7 +247,7 @@ class HubStorage:
             if meta is not None:
                 yield meta
 
-    def update_meta(self, handle: RepoHandle, **changes: object) -> RepoMeta:
+    def update_meta(self, handle: RepoHandle, **changes: Unpack[MetaChanges]) -> RepoMeta:
         """Change some settings of an open repo (call under the repo's lock)."""
         meta = replace(handle.meta, **changes)
         handle.save_meta(meta)

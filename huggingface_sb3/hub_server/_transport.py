@@ -48,7 +48,7 @@ class GuardedH11Protocol(H11Protocol):
     _body_timer: asyncio.TimerHandle | None = None
     _last_byte_at = 0.0
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
             self._refuse(
