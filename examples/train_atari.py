@@ -65,6 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="new or empty folder to keep the repo folder (and its video) in (default: ./ALGO-ENV_ID-repo)",
     )
     parser.add_argument("--verbose", action="store_true", help="print Stable-Baselines3's training tables")
+    parser.add_argument(
+        "--keep-serving",
+        action="store_true",
+        help="with the embedded local Hub: keep it serving the model page until Ctrl-C",
+    )
     args = parser.parse_args(argv)
     if args.steps < 1 or args.n_eval_episodes < 1 or args.video_length < 1:
         parser.error("--steps, --n-eval-episodes and --video-length must be positive")
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     import gymnasium
 
     from huggingface_sb3 import evaluate_agent, load_agent, package_to_hub
-    from huggingface_sb3.hub_target import hub_target
+    from huggingface_sb3.hub_target import hub_target, serve_until_interrupted
 
     gymnasium.register_envs(ale_py)
     algo = args.algo.upper()
@@ -133,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     with hub_target(local=args.local_hub) as target, tempfile.TemporaryDirectory() as scratch:
         if target.is_local:
             reason = "--local-hub was passed" if args.local_hub else "No Hugging Face token configured"
-            print(f"{reason}: pushing to an embedded local Hub at {target.endpoint} (it stops when this script ends).")
+            lifetime = "until Ctrl-C" if args.keep_serving else "while this script runs; --keep-serving keeps it up"
+            print(f"{reason}: pushing to an embedded local Hub at {target.endpoint} (it serves {lifetime}).")
         else:
             print(f"Pushing to {target.endpoint} as {target.user}.")
         repo_id = args.repo_id or f"{target.user}/{args.model_name}"
@@ -182,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Loaded {agent.algo} agent (sha256 {agent.sha256[:12]}...) scores "
             f"{reloaded.mean_reward:.2f} +/- {reloaded.std_reward:.2f} over {reloaded.n_eval_episodes} episodes."
         )
+        if args.keep_serving and target.is_local:
+            serve_until_interrupted(result.repo_url)
     return 0
 
 

@@ -127,7 +127,7 @@ def _evaluation_section(evaluation: EvaluationResult) -> str:
     returns = ", ".join(f"{value:.2f}" for value in evaluation.episode_returns)
     return (
         "## Evaluation\n\n"
-        "| | |\n|---|---|\n"
+        "| metric | value |\n|---|---|\n"
         f"| mean reward ± std | {evaluation.mean_reward:.2f} ± {evaluation.std_reward:.2f} |\n"
         f"| episodes | {evaluation.n_eval_episodes} |\n"
         f"| deterministic actions | {'yes' if evaluation.deterministic else 'no'} |\n"

@@ -7,6 +7,7 @@ they work with no account and no network.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from .hub_access import endpoint_url, hub_errors
 if TYPE_CHECKING:
     from .hub_server import LocalHub
 
-__all__ = ["HubTarget", "hub_target"]
+__all__ = ["HubTarget", "hub_target", "serve_until_interrupted"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,12 @@ def hub_target(*, local: bool = False, data_dir: str | None = None) -> Iterator[
 
     with LocalHub(data_dir) as hub:
         yield HubTarget(endpoint=hub.endpoint, token=hub.token, user=hub.user, local_hub=hub)
+
+
+def serve_until_interrupted(page_url: str) -> None:
+    """Say where to look, then keep this process (and the local Hub it runs) serving until Ctrl-C."""
+    print(f"The local Hub keeps serving: open {page_url} in a browser. Press Ctrl-C to stop.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("Stopped.", flush=True)

@@ -20,6 +20,8 @@ def progress_enabled(progress: bool | None) -> bool:
         return progress
     if sys.stderr is not None and sys.stderr.isatty():
         return True
+    if "IPython" not in sys.modules:  # no notebook without IPython (and no need to import huggingface_hub)
+        return False
     from huggingface_hub.utils import is_notebook
 
     return is_notebook()

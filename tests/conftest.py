@@ -36,3 +36,7 @@ def a2c_pendulum_normalized():
     env = VecNormalize(make_vec_env("Pendulum-v1", n_envs=2, seed=0, env_kwargs={"render_mode": "rgb_array"}))
     model = A2C("MlpPolicy", env, n_steps=8, seed=0, device="cpu").learn(256)
     return model, env
+
+
+# A real browser (the system's Chromium driven by Playwright) for the HTML pages; see tests/_browser.py.
+from ._browser import chromium, console_errors, page, screenshot  # noqa: E402, F401

@@ -100,8 +100,9 @@ def test_evaluate_compares_with_the_card_and_records(published, tmp_path):
         round(payload["std_reward"], 2),
     ]
     assert probe_video(tmp_path / "eval.mp4").frames == 15
-    text = cli("huggingface-sb3", "evaluate", repo_id, "--n-eval-episodes", "1", "--quiet")
+    text = cli("huggingface-sb3", "evaluate", repo_id, "--n-eval-episodes", "1")
     assert "the claim holds" in text.stdout or "does NOT hold" in text.stdout
+    assert "\r" not in text.stderr and "Evaluating" not in text.stderr, "no progress bars in captured output"
 
 
 def test_record_writes_a_video(published, tmp_path):

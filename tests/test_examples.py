@@ -127,13 +127,14 @@ def test_train_cartpole_starts_an_embedded_hub(how: str, tmp_path: Path, local_h
     reason = "--local-hub was passed" if how == "--local-hub" else "No Hugging Face token configured"
     first = output.splitlines()[0]
     assert first.startswith(f"{reason}: pushing to an embedded local Hub at http://127.0.0.1:")
-    assert first.endswith("(it stops when this script ends).")
+    assert first.endswith("(it serves while this script runs; --keep-serving keeps it up).")
     embedded = first.split(" at ", 1)[1].split(" ", 1)[0]
     assert embedded != local_hub.endpoint
     assert f"Pushed to {embedded}/local-user/ppo-CartPole-v1/commit/" in output
     video = tmp_path / "ppo-CartPole-v1-repo" / "replay.mp4"  # the default --output-dir
     assert video.is_file()
     assert f"video: {video.resolve()}" in output
+    assert f"model page: {embedded}/local-user/ppo-CartPole-v1" in output
     assert "Loaded PPO agent" in output
 
 

@@ -177,3 +177,14 @@ def test_an_unusable_data_dir_is_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(LocalHubError, match="Choose another"):
         LocalHub(blocker / "data").start()
+
+
+def test_the_listening_socket_names_tcp_so_responses_are_not_delayed():
+    """asyncio turns Nagle's algorithm off (TCP_NODELAY) only on accepted sockets whose protocol is IPPROTO_TCP;
+    with protocol 0 every response on a kept-alive connection (what huggingface_hub uses) waited ~40 ms."""
+    import socket
+
+    from huggingface_sb3.hub_server._local_hub import bind_socket
+
+    with bind_socket("127.0.0.1", 0) as sock:
+        assert sock.proto == socket.IPPROTO_TCP

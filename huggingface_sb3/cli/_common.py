@@ -18,11 +18,16 @@ def add_hub_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--endpoint", help="Hub URL (default: $HF_ENDPOINT, else https://huggingface.co)")
 
 
+def progress_of(args: argparse.Namespace) -> bool | None:
+    """The ``progress`` a command passes on: none with ``--quiet`` or ``--json``, else bars on a terminal only."""
+    return False if getattr(args, "quiet", False) or getattr(args, "json", False) else None
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """``--json``, ``--quiet`` and ``--debug``."""
     group = parser.add_argument_group("output")
     group.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    group.add_argument("--quiet", action="store_true", help="no progress bars")
+    group.add_argument("--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)")
     group.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback when it fails"
     )

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._common import add_hub_options, add_output_options, formatter, looks_like_path, report
+from ._common import add_hub_options, add_output_options, formatter, looks_like_path, progress_of, report
 
 if TYPE_CHECKING:
     from ..loading import LoadedAgent
@@ -97,13 +97,14 @@ def _deterministic(args: argparse.Namespace, agent: LoadedAgent) -> bool:
 def _play(args: argparse.Namespace, agent: LoadedAgent, n_episodes: int, video: Path | None) -> tuple[Any, Any]:
     from ..environments import prepare_eval_env
     from ..evaluation import evaluate_and_record, run_evaluation
+    from ..progress import progress_enabled
 
     evaluation_env = prepare_eval_env(agent.env, env_id=agent.env_id, model=agent.model, need_frames=video is not None)
     options = {
         "n_eval_episodes": n_episodes,
         "deterministic": _deterministic(args, agent),
         "seed": args.seed,
-        "progress": not (args.quiet or args.json),
+        "progress": progress_enabled(progress_of(args)),
     }
     if video is None:
         return run_evaluation(agent.model, evaluation_env, **options), None

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import HuggingFaceSB3Error
-from . import card, evaluate, hub, package, pull, push
-from ._common import command_flags, command_line_message, formatter
+from . import card, evaluate, hub, package, preview, pull, push
+from ._common import command_flags, command_line_message, formatter, progress_of
 
 EXAMPLES = """\
 examples:
@@ -24,6 +24,7 @@ examples:
   huggingface-sb3 record sb3/ppo-CartPole-v1                        film a replay
   huggingface-sb3 push you/ppo-CartPole-v1 notes.md                 upload files as they are
   huggingface-sb3 card validate README.md                           can the leaderboard read it?
+  huggingface-sb3 preview ./repo --open                             a repo folder's model page, before pushing
   huggingface-sb3 hub serve                                         run a local Hub
 
 Set HF_TOKEN (or run `hf auth login`) to push to huggingface.co; set HF_ENDPOINT to use another Hub
@@ -42,14 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback when a command fails")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for command in (package, pull, push, evaluate, card, hub):
+    for command in (package, pull, push, evaluate, card, preview, hub):
         command.register(commands)
     return parser
 
 
 def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
-    if getattr(args, "quiet", False) or getattr(args, "json", False):
+    from ..progress import progress_enabled
+
+    if not progress_enabled(progress_of(args)):
         from huggingface_hub.utils import disable_progress_bars
 
         disable_progress_bars()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgumentError, MissingFileError
-from ._common import add_hub_options, add_output_options, formatter, report
+from ._common import add_hub_options, add_output_options, formatter, progress_of, report
 
 DESCRIPTION = """\
 Package a saved Stable-Baselines3 agent and push it to the Hub in one commit: the zip, an evaluation
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             extra_files=extras,
             tags=args.tags,
             license=args.license,
-            progress=False if args.quiet or args.json else None,
+            progress=progress_of(args),
             endpoint=args.endpoint,
         )
     finally:

@@ -19,7 +19,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
-from . import _handlers_files, _handlers_lfs, _handlers_refs, _handlers_repos, _handlers_upload
+from . import _handlers_files, _handlers_lfs, _handlers_refs, _handlers_repos, _handlers_upload, _pages
+from ._auth import TokenGrant
 from ._bodies import (
     BodyReceiver,
     ByteBudget,
@@ -34,6 +35,7 @@ from ._call import Call, HubConfig, HubState
 from ._errors import ErrorCode, HubError
 from ._gitrepo import EntryMissing, GitRepoError, InvalidChange, RefConflict, RevisionMissing, StaleParent
 from ._routing import Handler, Route, StreamRoute, find_route, split_raw_path
+from ._sessions import SESSION_COOKIE
 
 logger = logging.getLogger("huggingface_sb3.hub_server")
 
@@ -43,7 +45,11 @@ ROUTES: tuple[Route, ...] = (
     *_handlers_upload.ROUTES,
     *_handlers_files.ROUTES,
     *_handlers_lfs.ROUTES,
+    *_pages.ROUTES,
 )
+_READS = frozenset({"GET", "HEAD"})
+"""Only reads may use a signed-in browser's session cookie; writes need an ``Authorization`` header, so no other
+site can make a signed-in browser write."""
 ANONYMOUS_BODIES = 4
 """Anonymous callers may have this many JSON or form bodies of the largest allowed size in memory at once
 (or more, smaller ones); a body beyond that is answered 503."""
@@ -79,6 +85,8 @@ _BODY_ADMISSIONS: dict[Handler, Admission] = {
     _handlers_upload.commit: _committer,
     _handlers_refs.create_discussion: _write_token,
     _handlers_lfs.batch: _write_token,
+    _pages.sign_in: _anyone,  # the token is in the (small, bounded) form
+    _pages.sign_out: _anyone,
 }
 
 
@@ -132,6 +140,8 @@ class HubApp:
             logger.exception("Internal error on %s %s", request.method, request.url.path)
             failure = HubError(500, "Internal error in the local Hub; see its log.")
         drained = await body.drain()
+        if _pages.wants_page(request):
+            return _pages.error_page(request, self._page_visitor(request), failure)
         return error_response(failure, close=not drained)
 
     async def _handle(self, request: Request) -> Response:
@@ -148,8 +158,16 @@ class HubApp:
 
     def _match(self, request: Request) -> tuple[Route, Call]:
         chosen, params = find_route(ROUTES, request.method, split_raw_path(_raw_path(request.scope)))
-        grant = self.state.auth.identify(request.headers.get("authorization"))
+        authorization = request.headers.get("authorization")
+        if authorization or request.method not in _READS:
+            grant = self.state.auth.identify(authorization)
+        else:
+            grant = self.state.sessions.grant(request.cookies.get(SESSION_COOKIE))
         return chosen, Call(request, params, self.state, grant, route_repo_type=_route_repo_type(chosen))
+
+    def _page_visitor(self, request: Request) -> TokenGrant | None:
+        """Who an error page is shown to (the signed-in browser's user, for the site header)."""
+        return self.state.sessions.grant(request.cookies.get(SESSION_COOKIE))
 
     async def _read_body(self, chosen: Route, call: Call) -> None:
         limit = self.state.config.max_json_bytes
@@ -206,7 +224,7 @@ def _raw_path(scope: Scope) -> bytes:
 
 
 def _route_repo_type(chosen: Route) -> str | None:
-    first = chosen.pattern[0]
+    first = chosen.pattern[0] if chosen.pattern else ""
     return {"datasets": "dataset", "spaces": "space", "api": None}.get(first, "model")
 
 

@@ -46,15 +46,23 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise HubError(401, f"{INVALID_CREDENTIALS}: expected 'Bearer <token>'.")
-        for known, grant in self._grants.items():
-            if hmac.compare_digest(known.encode(), token.encode()):
-                return grant
+        grant = self.grant_of(token)
+        if grant is not None:
+            return grant
         raise HubError(
             401,
             f"{INVALID_CREDENTIALS}: this token is not known to the local Hub. "
             "Use the token printed when the server started (or set HF_TOKEN to it).",
             headers={"X-Error-Message": INVALID_CREDENTIALS},
         )
+
+    def grant_of(self, token: str) -> TokenGrant | None:
+        """The grant of a token, None when the local Hub does not know it (compared in constant time)."""
+        found = None
+        for known, grant in self._grants.items():
+            if hmac.compare_digest(known.encode(), token.encode()):
+                found = grant
+        return found
 
     @staticmethod
     def check_read(grant: TokenGrant | None, meta: RepoMeta) -> None:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from ._auth import Authenticator, TokenGrant
 from ._errors import HubError, bad_request, repo_not_found, revision_not_found
 from ._names import REPO_TYPES
+from ._sessions import SessionStore
 from ._storage import HubStorage, RepoHandle
 
 UploadMode = Literal["regular", "lfs"]
@@ -93,6 +94,7 @@ class HubState:
         self.config = config
         self.storage = HubStorage(config.data_dir)
         self.auth = Authenticator(config.grants)
+        self.sessions = SessionStore()
         self.upload_secret = secrets.token_bytes(32)
         self.requests_received = 0
         self.recent_requests: deque[tuple[str, str]] = deque(maxlen=1000)

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
 from dulwich.refs import Ref
@@ -89,6 +89,14 @@ class CommitRecord:
     message: str
     date: datetime
     author: str
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """A file a commit added, modified or deleted."""
+
+    kind: Literal["added", "modified", "deleted"]
+    path: str
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,18 @@ class _BlobInfoCache:
 
 
 _BLOB_INFO = _BlobInfoCache()
+
+
+def loose_branch_head(git_dir: Path, branch: str) -> str | None:
+    """The commit a branch points to, read from its loose ref file without opening the repository (a few
+    microseconds, for listings); None when the branch is not a plain loose ref (missing, packed or symbolic)."""
+    if not is_plausible_revision(branch):
+        return None
+    try:
+        text = (git_dir / "refs" / "heads" / branch).read_bytes().strip().decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if HEX40_RE.fullmatch(text) else None
 
 
 class GitRepo:
@@ -303,6 +323,23 @@ class GitRepo:
                 author=commit.author.decode("utf-8", "replace").split(" <", 1)[0],
             )
             sha = commit.parents[0] if commit.parents else None
+
+    def parents(self, commit_id: str) -> tuple[str, ...]:
+        """The parent commit ids of a commit (none for the first one)."""
+        return tuple(sha.decode("ascii") for sha in self._object(_object_id(commit_id), Commit).parents)
+
+    def changes(self, commit_id: str) -> list[FileChange]:
+        """What a commit did to the files of its first parent (of nothing, for the first commit), by path."""
+        parents = self.parents(commit_id)
+        before = dict(self._blob_ids(self._tree_of(parents[0]), "")) if parents else {}
+        after = dict(self._blob_ids(self._tree_of(commit_id), ""))
+        changed = [
+            FileChange("added" if path not in before else "modified", path)
+            for path, blob_id in after.items()
+            if before.get(path) != blob_id
+        ]
+        changed += [FileChange("deleted", path) for path in before.keys() - after.keys()]
+        return sorted(changed, key=lambda change: change.path)
 
     def _tree_of(self, commit_id: str) -> ObjectID:
         return self._object(_object_id(commit_id), Commit).tree

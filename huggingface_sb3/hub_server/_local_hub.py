@@ -67,7 +67,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (``port=0``: any free port); LocalHubError if it is taken."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that name it, and without it a response
+        # on a kept-alive connection waits ~40 ms for the client's delayed ACK (Nagle's algorithm)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(2048)

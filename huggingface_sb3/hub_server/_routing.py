@@ -59,7 +59,8 @@ Route = SyncRoute | StreamRoute
 
 
 def _split_pattern(pattern: str) -> tuple[str, ...]:
-    return tuple(pattern.strip("/").split("/"))
+    stripped = pattern.strip("/")
+    return tuple(stripped.split("/")) if stripped else ()  # "" is the root, "/"
 
 
 def route(methods: str, pattern: str, handler: SyncHandler, body: SyncBodyKind = "none") -> SyncRoute:

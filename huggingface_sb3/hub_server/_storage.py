@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TextIO, TypedDict
 
 from ..errors import LocalHubError
-from ._gitrepo import GitRepo
+from ._gitrepo import GitRepo, loose_branch_head
 from ._lfs_store import LfsStore
 from ._names import REPO_TYPES, validate_repo_part
 from ._timestamps import hub_timestamp
@@ -242,10 +242,17 @@ class HubStorage:
 
     def iter_repos(self, repo_type: str) -> Iterator[RepoMeta]:
         """Settings of every repo of one type, sorted by id."""
+        for meta, _ in self.iter_branch_heads(repo_type, None):
+            yield meta
+
+    def iter_branch_heads(self, repo_type: str, branch: str | None) -> Iterator[tuple[RepoMeta, str | None]]:
+        """Every repo of one type, sorted by id, with the commit ``branch`` points to when that can be read without
+        opening the repo (see :func:`~._gitrepo.loose_branch_head`; None otherwise, or when ``branch`` is None)."""
         for meta_file in sorted((self.repos_dir / f"{repo_type}s").glob("*/*/meta.json")):
             meta = _read_meta(meta_file.parent)
             if meta is not None:
-                yield meta
+                head = loose_branch_head(meta_file.parent / "git", branch) if branch is not None else None
+                yield meta, head
 
     def update_meta(self, handle: RepoHandle, **changes: Unpack[MetaChanges]) -> RepoMeta:
         """Change some settings of an open repo (call under the repo's lock)."""
