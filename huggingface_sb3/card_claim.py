@@ -51,6 +51,12 @@ class CardClaim:
     def __str__(self) -> str:
         return f"{self.mean:.2f} +/- {self.std:.2f}"
 
+    def holds_for(self, mean: float, std: float) -> bool:
+        """Whether a measured ``mean`` (with spread ``std``) supports the claim: it is not lower than the claimed
+        mean by more than twice the larger spread (or 1 % of the claim)."""
+        slack = 2 * max(self.std, std) + 0.01 * abs(self.mean)
+        return mean >= self.mean - slack
+
 
 def parse_score(value: Any) -> tuple[float, float] | None:
     """The ``(mean, std)`` of a ``"mean +/- std"`` value (see the module's grammar), None when it does not read so."""

@@ -5,14 +5,21 @@ clipping and life loss) are only harmless when a ``Monitor`` sits beneath them, 
 and no ``Monitor`` is rebuilt from its id (Atari) or refused. ``VecNormalize`` is never used as given: the
 evaluation runs on a copy of its statistics with ``training=False`` and ``norm_reward=False``, so the user's env is
 not changed.
+
+An env built here from its id (by :func:`make_env`, which ``load_agent`` uses too, or by :func:`prepare_eval_env`
+with no env) remembers how it was made, so the evaluation can play its episodes on several copies at once, with
+batched policy inference (:meth:`EvaluationEnv.copies`); an env the user built is played as given.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import importlib
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +140,8 @@ class EvaluationEnv:
         render_fps: frames per second of the env's rendering (``metadata["render_fps"]``, else 30).
         wrappers: wrapper names from the outside in, down to the base env, for the model card.
         owned: whether the env was built here (and must be closed here); the user's env is never closed.
+        rebuild: for an env built from its id, a function that builds the same env (a frozen copy of the
+            ``VecNormalize`` statistics included) with a given number of sub-envs; None for an env the user built.
     """
 
     venv: VecEnv
@@ -141,11 +150,36 @@ class EvaluationEnv:
     render_fps: float
     wrappers: tuple[str, ...]
     owned: bool
+    rebuild: Callable[[int], VecEnv] | None = None
 
     @classmethod
-    def around(cls, venv: VecEnv, *, vec_normalize: VecNormalize | None, monitored: bool, owned: bool) -> EvaluationEnv:
+    def around(
+        cls,
+        venv: VecEnv,
+        *,
+        vec_normalize: VecNormalize | None,
+        monitored: bool,
+        owned: bool,
+        rebuild: Callable[[int], VecEnv] | None = None,
+    ) -> EvaluationEnv:
         """Describe ``venv`` (its render fps and wrappers are read from it)."""
-        return cls(venv, vec_normalize, monitored, _render_fps(venv), _wrapper_names(venv), owned)
+        return cls(venv, vec_normalize, monitored, _render_fps(venv), _wrapper_names(venv), owned, rebuild)
+
+    @contextmanager
+    def copies(self, n_envs: int) -> Iterator[EvaluationEnv]:
+        """This env with ``n_envs`` sub-envs, for the duration of the block.
+
+        An env built from its id is rebuilt with ``n_envs`` copies (closed after the block); any other env, and one
+        that already has ``n_envs`` sub-envs, is used as it is.
+        """
+        if self.rebuild is None or n_envs == self.venv.num_envs:
+            yield self
+            return
+        venv = self.rebuild(n_envs)
+        try:
+            yield dataclasses.replace(self, venv=venv, owned=True, rebuild=None)
+        finally:
+            venv.close()
 
     def grab_frame(self) -> np.ndarray | None:
         """An RGB frame of the first sub-env, or None if it renders nothing.
@@ -211,9 +245,10 @@ def prepare_eval_env(
             "beneath those wrappers, so the true episode returns cannot be measured. Wrap the base env with "
             "stable_baselines3.common.monitor.Monitor before the other wrappers (make_vec_env does this)."
         )
+    rebuild = _rebuilder(venv, vec_normalize)
     if vec_normalize is not None:
         venv = _with_frozen_normalization(venv, vec_normalize)
-    return EvaluationEnv.around(venv, vec_normalize=vec_normalize, monitored=monitored, owned=False)
+    return EvaluationEnv.around(venv, vec_normalize=vec_normalize, monitored=monitored, owned=False, rebuild=rebuild)
 
 
 def _returning(env: gym.Env) -> Callable[[], gym.Env]:
@@ -221,17 +256,67 @@ def _returning(env: gym.Env) -> Callable[[], gym.Env]:
 
 
 def make_env(
-    env_id: str, *, model: BaseAlgorithm, env_kwargs: dict[str, Any] | None = None, seed: int | None = None
+    env_id: str,
+    *,
+    model: BaseAlgorithm,
+    env_kwargs: dict[str, Any] | None = None,
+    seed: int | None = None,
+    n_envs: int = 1,
 ) -> VecEnv:
-    """One monitored env for ``model``: Atari preprocessing and the policy's frame stack for Atari games."""
-    from stable_baselines3.common.env_util import make_atari_env, make_vec_env
-    from stable_baselines3.common.vec_env import VecFrameStack
+    """A vectorised env of ``n_envs`` monitored copies (in this process) for ``model``: Atari preprocessing and the
+    policy's frame stack for Atari games.
 
-    if not is_atari(env_id):
-        return make_vec_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
-    venv = make_atari_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
-    n_stack = atari_frame_stack(model)
-    return VecFrameStack(venv, n_stack=n_stack) if n_stack > 1 else venv
+    The env remembers how it was made, so that an evaluation on it can rebuild it with more copies.
+    """
+    recipe = _Recipe(env_id, dict(env_kwargs) if env_kwargs is not None else None, _frame_stack(env_id, model))
+    venv = recipe.make(n_envs, seed=seed)
+    _RECIPES[venv] = recipe
+    return venv
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How :func:`make_env` made an env (plain data only: a recipe must not keep the model or the env alive)."""
+
+    env_id: str
+    env_kwargs: dict[str, Any] | None
+    frame_stack: int
+
+    def make(self, n_envs: int, *, seed: int | None = None) -> VecEnv:
+        from stable_baselines3.common.env_util import make_atari_env, make_vec_env
+        from stable_baselines3.common.vec_env import VecFrameStack
+
+        kwargs = dict(self.env_kwargs) if self.env_kwargs is not None else None
+        if self.frame_stack == 0:
+            return make_vec_env(self.env_id, n_envs=n_envs, seed=seed, env_kwargs=kwargs)
+        venv = make_atari_env(self.env_id, n_envs=n_envs, seed=seed, env_kwargs=kwargs)
+        return VecFrameStack(venv, n_stack=self.frame_stack) if self.frame_stack > 1 else venv
+
+
+# Each env make_env returned -> how it was made (weak keys: an entry goes when its env does).
+_RECIPES: weakref.WeakKeyDictionary[VecEnv, _Recipe] = weakref.WeakKeyDictionary()
+
+
+def _frame_stack(env_id: str, model: BaseAlgorithm) -> int:
+    """0 for a non-Atari env, else the number of frames the policy stacks (1: none)."""
+    return atari_frame_stack(model) if is_atari(env_id) else 0
+
+
+def _rebuilder(venv: VecEnv, vec_normalize: VecNormalize | None) -> Callable[[int], VecEnv] | None:
+    """How to build ``venv`` again with any number of copies, when :func:`make_env` made it (possibly with a
+    ``VecNormalize`` around it, as ``load_agent`` adds): the copies get a frozen copy of the statistics."""
+    if vec_normalize is not None and venv is not vec_normalize:
+        return None  # other wrappers around the VecNormalize: the user's doing, play the env as given
+    recipe = _RECIPES.get(vec_normalize.venv if vec_normalize is not None else venv)
+    return _rebuild_function(recipe, vec_normalize) if recipe is not None else None
+
+
+def _rebuild_function(recipe: _Recipe, vec_normalize: VecNormalize | None) -> Callable[[int], VecEnv]:
+    def rebuild(n_envs: int) -> VecEnv:
+        venv = recipe.make(n_envs)
+        return _frozen_copy(vec_normalize, venv) if vec_normalize is not None else venv
+
+    return rebuild
 
 
 def _build(
@@ -246,9 +331,10 @@ def _build(
         if need_frames and "render_mode" in str(error):  # an env made by a function that takes no render_mode
             _check_renders_rgb_array(env_id, [])
         raise
+    rebuild = _rebuild_function(_RECIPES[venv], vec_normalize)
     if vec_normalize is not None:
         venv = _frozen_copy(vec_normalize, venv)
-    return EvaluationEnv.around(venv, vec_normalize=vec_normalize, monitored=True, owned=True)
+    return EvaluationEnv.around(venv, vec_normalize=vec_normalize, monitored=True, owned=True, rebuild=rebuild)
 
 
 def _declared_render_modes(env_id: str) -> list[str] | None:

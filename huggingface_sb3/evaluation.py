@@ -3,6 +3,11 @@
 The replay is filmed from the evaluation episodes themselves (the first sub-env's frames go to a recorder),
 so the env is not played twice; if the evaluation ends before the video is long enough, the agent keeps
 playing, uncounted, until it is.
+
+An env built from its id (``load_agent``'s, ``package_to_hub(eval_env=None)``'s, the CLI's) is played on
+:func:`evaluation_copies` copies at once, with batched policy inference, as Stable-Baselines3's ``evaluate_policy``
+does with a VecEnv of several envs. The number of copies depends on ``n_eval_episodes`` only, never on the machine,
+so a seed gives the same per-episode returns everywhere; an env the user built is played as given.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import math
 import random
 import secrets
 import statistics
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +36,17 @@ if TYPE_CHECKING:
     from .environments import EvaluationEnv
     from .video import VideoInfo
 
-__all__ = ["EvaluationResult", "evaluate_agent", "publisher_deterministic"]
+__all__ = ["EvaluationResult", "evaluate_agent", "evaluation_copies", "publisher_deterministic"]
+
+MAX_EVALUATION_COPIES = 8
+"""The most env copies an env built from its id is evaluated on at once."""
+
+
+def evaluation_copies(n_eval_episodes: int) -> int:
+    """How many copies of an env built from its id play ``n_eval_episodes`` episodes at once: a function of
+    ``n_eval_episodes`` only (never of the CPU count), so that the seeds each episode gets, and so the returns, are
+    the same on every machine."""
+    return max(1, min(n_eval_episodes, MAX_EVALUATION_COPIES))
 
 
 class FrameSink(Protocol):
@@ -55,6 +71,8 @@ class EvaluationResult:
         seed: the seed the env (and the policy's randomness) was seeded with.
         eval_datetime: when the evaluation finished (timezone-aware, UTC).
         duration_seconds: wall time of the evaluation, including filming.
+        n_envs: how many sub-envs played the episodes at once (sub-env ``i`` is seeded with ``seed + i``); with
+            ``seed``, ``n_eval_episodes`` and ``deterministic`` it is what reproducing the returns takes.
     """
 
     episode_returns: tuple[float, ...]
@@ -63,6 +81,7 @@ class EvaluationResult:
     seed: int
     eval_datetime: datetime
     duration_seconds: float
+    n_envs: int = 1
 
     @property
     def n_eval_episodes(self) -> int:
@@ -90,6 +109,7 @@ class EvaluationResult:
             "episode_returns": list(self.episode_returns),
             "episode_lengths": list(self.episode_lengths),
             "seed": self.seed,
+            "n_envs": self.n_envs,
             "eval_duration_seconds": round(self.duration_seconds, 3),
         }
 
@@ -100,6 +120,8 @@ class EvaluationResult:
         Args:
             data: the parsed JSON (a dict).
             source: what to call the file in errors.
+
+        Files written before ``n_envs`` was recorded read as ``n_envs=1``.
 
         Raises:
             CorruptArtifactError: ``data`` is not such an object: a field is missing or of the wrong type, the
@@ -128,6 +150,9 @@ class EvaluationResult:
             raise bad("is_deterministic must be true or false")
         if not _is_int(data["seed"]):
             raise bad("seed must be an integer")
+        n_envs = data.get("n_envs", 1)
+        if not _is_int(n_envs) or n_envs < 1:
+            raise bad("n_envs must be a positive integer")
         duration = data.get("eval_duration_seconds", 0.0)
         if not _is_number(duration) or duration < 0:
             raise bad("eval_duration_seconds must be a non-negative number")
@@ -142,6 +167,7 @@ class EvaluationResult:
             seed=data["seed"],
             eval_datetime=when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc),
             duration_seconds=float(duration),
+            n_envs=n_envs,
         )
 
 
@@ -185,7 +211,10 @@ def evaluate_agent(
         model: a Stable-Baselines3 (or sb3-contrib) model.
         env: a gymnasium env or a VecEnv. With reward-changing wrappers (Atari), a ``Monitor`` must sit beneath
             them; a ``VecNormalize`` is evaluated on a frozen copy of its statistics (the env is not changed).
-        n_eval_episodes: number of episodes to play (split across the sub-envs of a VecEnv).
+        n_eval_episodes: number of episodes to play, split across the sub-envs of a VecEnv as Stable-Baselines3's
+            ``evaluate_policy`` splits them. An env built from its id (``load_agent``'s ``agent.env``, possibly
+            with its ``VecNormalize``) is played on :func:`evaluation_copies` copies of it instead (the env given
+            is not stepped); any other env is played as it is.
         deterministic: use the policy's deterministic actions (Atari agents are usually evaluated with False, as the
             RL Zoo and ``package_to_hub`` do).
         seed: seed of the env and of the policy's randomness; a random one is drawn (and reported) when None.
@@ -214,13 +243,17 @@ def run_evaluation(
     progress: bool,
     frames: FrameSink | None = None,
 ) -> EvaluationResult:
-    """Evaluate on a prepared env; frames of the first sub-env go to ``frames`` until it is full."""
+    """Evaluate on a prepared env; frames of the first sub-env go to ``frames`` until it is full.
+
+    An env built from its id is played on :func:`evaluation_copies` copies (built for this evaluation, then closed).
+    """
     if n_eval_episodes < 1:
         raise InvalidArgumentError(f"n_eval_episodes must be at least 1, not {n_eval_episodes}.")
     seed = secrets.randbelow(2**31) if seed is None else seed
     started = time.perf_counter()
-    with _seeded_randomness(seed, model):
-        returns, lengths = _play(model, evaluation_env, n_eval_episodes, deterministic, seed, progress, frames)
+    with evaluation_env.copies(evaluation_copies(n_eval_episodes)) as playing, _seeded_randomness(seed, model):
+        returns, lengths = _play(model, playing, n_eval_episodes, deterministic, seed, progress, frames)
+        n_envs = playing.venv.num_envs
     return EvaluationResult(
         episode_returns=tuple(returns),
         episode_lengths=tuple(lengths),
@@ -228,6 +261,7 @@ def run_evaluation(
         seed=seed,
         eval_datetime=datetime.now(timezone.utc),
         duration_seconds=time.perf_counter() - started,
+        n_envs=n_envs,
     )
 
 
@@ -357,9 +391,30 @@ def _film(evaluation_env: EvaluationEnv, frames: FrameSink | None, bar: Any) -> 
     return not frames.full
 
 
+_GLOBAL_RNG_LOCK = threading.RLock()
+"""Held by an evaluation while it seeds, draws from and restores the process-wide RNGs (see _seeded_randomness)."""
+
+
 @contextmanager
 def _seeded_randomness(seed: int, model: BaseAlgorithm) -> Iterator[None]:
-    """Seed Python, NumPy, torch and the action space for the evaluation, and restore their states afterwards."""
+    """Seed Python, NumPy, torch and the action space for the evaluation, and restore their states afterwards.
+
+    Evaluations in one process take turns: this holds a process-wide lock from seeding to restoring, so that two
+    evaluations in threads (two tasks of one Ray worker, say) never draw from each other's seeded RNGs. Private
+    generators would let them run side by side, but Stable-Baselines3 offers no way to pass one: its policies
+    sample actions from torch's global generator (``torch.distributions``' ``sample()`` takes none), DQN's
+    exploration draws from NumPy's global RNG (``np.random.rand()``) and the action space, so only monkeypatching
+    SB3 would do, which breaks with its next release. Taking turns costs little: under the GIL, and with torch's
+    own threads, two evaluations in one process gain almost nothing from overlapping. Loading and building envs
+    happen outside the lock. Code outside this module that draws from the global RNGs while an evaluation runs (in
+    another thread) still perturbs it: evaluate in a process, or a thread, that does not train at the same time.
+    """
+    with _GLOBAL_RNG_LOCK, _seeded_global_rngs(seed, model):
+        yield
+
+
+@contextmanager
+def _seeded_global_rngs(seed: int, model: BaseAlgorithm) -> Iterator[None]:
     import numpy as np
     import torch
 

@@ -7,6 +7,7 @@ they work with no account and no network.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,9 +64,15 @@ def hub_target(*, local: bool = False, data_dir: str | None = None) -> Iterator[
 
 
 def serve_until_interrupted(page_url: str) -> None:
-    """Say where to look, then keep this process (and the local Hub it runs) serving until Ctrl-C."""
+    """Say where to look, then keep this process (and the local Hub it runs) serving until Ctrl-C or SIGTERM."""
     print(f"The local Hub keeps serving: open {page_url} in a browser. Press Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        threading.Event().wait()
+        while not stop.wait(0.5):  # short waits, so that Ctrl-C is seen at once on every platform
+            pass
     except KeyboardInterrupt:
-        print("Stopped.", flush=True)
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print("Stopped.", flush=True)

@@ -84,3 +84,30 @@ def test_atari_wrapper_without_monitor_is_refused_when_the_env_id_is_unknown():
 def test_zero_episodes_is_refused(ppo_cartpole):
     with pytest.raises(InvalidArgumentError):
         evaluate_agent(ppo_cartpole, gym.make("CartPole-v1"), n_eval_episodes=0)
+
+
+def test_concurrent_evaluations_in_threads_get_the_returns_of_a_lone_run(ppo_cartpole):
+    """Two evaluations of one model and seed in two threads (as two tasks of one Ray worker would run) must not
+    draw from each other's seeded RNGs: stochastic actions make every draw count."""
+    import threading
+
+    def evaluate():
+        return evaluate_agent(ppo_cartpole, gym.make("CartPole-v1"), n_eval_episodes=4, deterministic=False, seed=3)
+
+    alone = evaluate().episode_returns
+    start, results, errors = threading.Barrier(2), {}, []
+
+    def run(name):
+        try:
+            start.wait()
+            results[name] = evaluate().episode_returns
+        except BaseException as error:  # surfaced below: pytest does not see errors in threads
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert results == {"a": alone, "b": alone}

@@ -24,9 +24,11 @@ SERVING = re.compile(r"keeps serving: open (\S+) in a browser")
 
 
 @contextmanager
-def serving(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
+def serving(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, stop: signal.Signals = signal.SIGINT
+) -> Iterator[tuple[str, list[str]]]:
     """Start ``command``, wait for the line naming the page it serves; yield that URL and the lines so far; then
-    interrupt it (Ctrl-C) and check it stopped cleanly."""
+    stop it with ``stop`` (Ctrl-C's SIGINT, or SIGTERM as ``kill`` sends) and check it stopped cleanly."""
     process = subprocess.Popen(
         command, cwd=cwd, env={**(env or os.environ), "SDL_VIDEODRIVER": "dummy"}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,
@@ -43,7 +45,7 @@ def serving(command: list[str], cwd: Path, env: dict[str, str] | None = None) ->
             pytest.fail(f"{command[0]} ended without serving:\n" + "\n".join(lines))
         yield found.group(1), lines
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, rest
     assert "Stopped." in rest
@@ -89,7 +91,7 @@ def test_the_training_example_keeps_serving_its_model_page(tmp_path, local_hub):
     env["HF_HOME"] = str(tmp_path / "hf-home")  # no token: the embedded local Hub
     command = [sys.executable, str(EXAMPLES / "train_cartpole.py"), "--steps", "64", "--n-eval-episodes", "1",
                "--video-length", "10", "--keep-serving"]  # fmt: skip
-    with serving(command, cwd=tmp_path, env=env) as (url, lines):
+    with serving(command, cwd=tmp_path, env=env, stop=signal.SIGTERM) as (url, lines):
         assert any(line == f"  model page: {url}" for line in lines), lines
         page = requests.get(url, headers={"Accept": "text/html"}, timeout=30)
         assert page.status_code == 200 and "<video" in page.text

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._common import add_hub_options, add_output_options, formatter, looks_like_path, progress_of, report
+from ._evaluate_many import add_arguments as add_many_arguments
+from ._evaluate_many import run_many, wants_many
 
 if TYPE_CHECKING:
     from ..loading import LoadedAgent
@@ -16,6 +18,8 @@ examples:
   huggingface-sb3 evaluate sb3/ppo-CartPole-v1
   huggingface-sb3 evaluate sb3/ppo-CartPole-v1 --n-eval-episodes 20 --seed 0 --record replay.mp4
   huggingface-sb3 evaluate ./logs/ppo/CartPole-v1_1 --json
+  huggingface-sb3 evaluate sb3/ppo-CartPole-v1 sb3/dqn-CartPole-v1 --seed 0 --leaderboard board.md
+  huggingface-sb3 evaluate --author sb3 --backend ray --workers 8 --output sb3.jsonl --resume --leaderboard sb3.html
 """
 RECORD_EXAMPLES = """\
 examples:
@@ -24,8 +28,11 @@ examples:
 """
 
 
-def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", help="a repo id, or a local zip or RL Zoo experiment folder")
+def _add_source_arguments(parser: argparse.ArgumentParser, *, many: bool) -> None:
+    if many:
+        parser.add_argument("sources", nargs="*", help="repo ids, or local zips or RL Zoo experiment folders")
+    else:
+        parser.add_argument("source", help="a repo id, or a local zip or RL Zoo experiment folder")
     parser.add_argument("--revision", help="branch, tag or commit id (default: main)")
     parser.add_argument("--algo", help="the algorithm (default: found from the repo)")
     parser.add_argument("--env-id", help="the environment id (default: found from the repo)")
@@ -45,20 +52,23 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``evaluate`` and ``record`` to the root command."""
     evaluate = commands.add_parser(
-        "evaluate", help="evaluate an agent and compare with the score its card claims",
-        description="Load an agent safely, evaluate it, and print the result beside the score its card claims.",
+        "evaluate", help="evaluate agents and compare with the scores their cards claim",
+        description="Load agents safely, evaluate them, and print each result beside the score its card claims. "
+        "With several sources (or --author, --sources-file), each is evaluated with the same seed, serially or on "
+        "Ray; one that fails is reported and does not stop the others; the exit code is 1 when any failed.",
         epilog=EVALUATE_EXAMPLES, formatter_class=formatter(),
     )  # fmt: skip
-    _add_source_arguments(evaluate)
+    _add_source_arguments(evaluate, many=True)
     evaluate.add_argument("--n-eval-episodes", type=int, default=10, help="episodes (default: 10)")
-    evaluate.add_argument("--record", type=Path, help="also film the first episodes into this .mp4")
+    evaluate.add_argument("--record", type=Path, help="also film the first episodes into this .mp4 (one source)")
     evaluate.add_argument("--video-length", type=int, default=1000, help="most frames filmed (default: 1000)")
-    evaluate.set_defaults(run=run_evaluate)
+    add_many_arguments(evaluate)
+    evaluate.set_defaults(run=run_evaluate, usage_error=evaluate.error)
     record = commands.add_parser(
         "record", help="film a replay of an agent", description="Load an agent safely and film it into an .mp4.",
         epilog=RECORD_EXAMPLES, formatter_class=formatter(),
     )  # fmt: skip
-    _add_source_arguments(record)
+    _add_source_arguments(record, many=False)
     record.add_argument("--output", type=Path, default=Path("replay.mp4"), help="video file (default: replay.mp4)")
     record.add_argument("--video-length", type=int, default=1000, help="frames (default: 1000)")
     record.set_defaults(run=run_record)
@@ -113,28 +123,18 @@ def _play(args: argparse.Namespace, agent: LoadedAgent, n_episodes: int, video: 
     )
 
 
-def claimed_score(card: dict[str, Any]) -> tuple[float, float] | None:
-    """The ``mean +/- std`` the card's ``model-index`` claims, if it has one (read by ``card_claim.read_claim``)."""
-    from ..card_claim import read_claim
-
-    claim = read_claim(card)
-    return (claim.mean, claim.std) if claim else None
-
-
-def claim_holds(claim: tuple[float, float], mean: float, std: float) -> bool:
-    """Whether a measured mean supports a claimed ``mean +/- std``: not lower than the claimed mean by more than
-    twice the larger spread (or 1 % of the claim)."""
-    claimed_mean, claimed_std = claim
-    slack = 2 * max(claimed_std, std) + 0.01 * abs(claimed_mean)
-    return mean >= claimed_mean - slack
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate and print the result beside the card's claim."""
+    """Evaluate and print the result beside the card's claim (for many sources: see :mod:`._evaluate_many`)."""
+    if wants_many(args):
+        return run_many(args)
+    args.source = args.sources[0]
     agent = _load(args, film=args.record is not None)
     result, video = _play(args, agent, args.n_eval_episodes, args.record)
-    claim = claimed_score(agent.card)
-    holds = claim_holds(claim, result.mean_reward, result.std_reward) if claim else None
+    from ..card_claim import read_claim
+
+    stated = read_claim(agent.card)
+    claim = (stated.mean, stated.std) if stated else None
+    holds = stated.holds_for(result.mean_reward, result.std_reward) if stated else None
     lines = [
         f"{agent.algo} on {agent.env_id} ({agent.source}{' @ ' + agent.revision[:12] if agent.revision else ''}): "
         f"{result.mean_reward:.2f} ± {result.std_reward:.2f} over {result.n_eval_episodes} episodes "

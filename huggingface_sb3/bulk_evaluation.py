@@ -1,0 +1,523 @@
+"""Evaluate many agents: one record per source, in one process or on Ray, each failure recorded, never raised.
+
+:func:`evaluate_source` loads one agent with the safe loader (:func:`.loading.load_agent`), evaluates it on the env
+the agent expects and compares the result with the score its card claims (:func:`.card_claim.read_claim`). Whatever
+goes wrong with that source (a corrupt or malicious zip, a missing env or dependency, a Hub error, any other
+exception) becomes the record's ``error``. :func:`evaluate_many` runs it over many sources, serially or as Ray tasks
+(``pip install "huggingface-sb3[ray]"``), and yields each record as soon as it is done.
+
+Every source is evaluated with the same given seed, and the evaluation seeds only for its own duration (and restores
+what it seeded), so the per-episode returns do not depend on the backend, the worker count or the order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import InvalidArgumentError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from .environments import EvaluationEnv
+    from .loading import LoadedAgent
+
+__all__ = ["SourceEvaluation", "evaluate_many", "evaluate_source", "list_author_sources"]
+
+RAY_INSTALL_HINT = 'pip install "huggingface-sb3[ray]"'
+WINDOW_PER_WORKER = 2
+"""Tasks kept in flight per worker: one running, one queued behind it so that a worker never waits for the driver."""
+_WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_FORWARDED_ENV = ("HF_ENDPOINT", "HF_TOKEN", "HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
+_PHASES = ("download", "load", "evaluate")
+
+
+@dataclass(frozen=True)
+class SourceEvaluation:
+    """One source's evaluation, or why it failed.
+
+    Attributes:
+        source: the source as given (a repo id or a local path).
+        revision: the commit evaluated (None for a local path, or when the source failed before it was resolved).
+        algo: the algorithm's class name, e.g. ``"PPO"`` (None when loading failed).
+        env_id: the environment id (None when loading failed or the agent names none).
+        mean_reward: the measured mean episode return (None when not evaluated).
+        std_reward: the measured standard deviation of the episode returns (None when not evaluated).
+        episode_returns: the return of each episode (empty when not evaluated).
+        n_eval_episodes: the number of episodes asked for.
+        deterministic: whether the policy acted deterministically (None when not decided before a failure).
+        seed: the seed of the evaluation (the same for every source of a run).
+        claimed: the ``(mean, std)`` the model card claims, None when it claims none (or loading failed).
+        claim_holds: whether the measured score supports the claim (:meth:`.CardClaim.holds_for`), None without both.
+        sha256: SHA-256 of the agent's zip (None when loading failed).
+        placeholders: entries of the zip that could not be read safely and were replaced.
+        error: None, or the failure on one line: ``"ErrorClass: message"``.
+        seconds: wall seconds of each phase, ``{"download": .., "load": .., "evaluate": ..}``: resolving the
+            revision and fetching the files the loader reads, loading the model and building its env, playing the
+            episodes. A phase that was not reached (after a failure, or ``download`` for a local path) counts 0.
+    """
+
+    source: str
+    revision: str | None
+    algo: str | None
+    env_id: str | None
+    mean_reward: float | None
+    std_reward: float | None
+    episode_returns: tuple[float, ...]
+    n_eval_episodes: int
+    deterministic: bool | None
+    seed: int
+    claimed: tuple[float, float] | None
+    claim_holds: bool | None
+    sha256: str | None
+    placeholders: tuple[str, ...]
+    error: str | None
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_PHASES, 0.0))
+
+    @property
+    def ok(self) -> bool:
+        """Whether the source was evaluated (no error)."""
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields of ``huggingface-sb3 evaluate --json`` (without ``video``), plus ``error`` and ``seconds``."""
+        return {
+            "source": self.source,
+            "revision": self.revision,
+            "algo": self.algo,
+            "env_id": self.env_id,
+            "mean_reward": self.mean_reward,
+            "std_reward": self.std_reward,
+            "episode_returns": list(self.episode_returns),
+            "n_eval_episodes": self.n_eval_episodes,
+            "deterministic": self.deterministic,
+            "seed": self.seed,
+            "claimed": list(self.claimed) if self.claimed is not None else None,
+            "claim_holds": self.claim_holds,
+            "sha256": self.sha256,
+            "placeholders": list(self.placeholders),
+            "error": self.error,
+            "seconds": {phase: round(value, 6) for phase, value in self.seconds.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> SourceEvaluation:
+        """The record a :meth:`to_json` object describes (e.g. a line of ``evaluate --output``), its types checked.
+
+        Raises:
+            InvalidArgumentError: ``data`` is not such an object (a field missing or of the wrong type).
+        """
+        if not isinstance(data, dict):
+            raise InvalidArgumentError(f"An evaluation record must be a JSON object, not {type(data).__name__}.")
+        checked = _Fields(data)
+        claimed = checked.optional("claimed", list)
+        if claimed is not None and (len(claimed) != 2 or not all(_is_number(value) for value in claimed)):
+            raise checked.bad("claimed", "a [mean, std] pair of numbers or null")
+        seconds = checked.optional("seconds", dict) or {}
+        if not all(isinstance(key, str) and _is_number(value) for key, value in seconds.items()):
+            raise checked.bad("seconds", "an object of numbers")
+        returns = checked.required("episode_returns", list)
+        if not all(_is_number(value) for value in returns):
+            raise checked.bad("episode_returns", "a list of numbers")
+        placeholders = checked.optional("placeholders", list) or []
+        if not all(isinstance(value, str) for value in placeholders):
+            raise checked.bad("placeholders", "a list of strings")
+        return cls(
+            source=checked.required("source", str),
+            revision=checked.optional("revision", str),
+            algo=checked.optional("algo", str),
+            env_id=checked.optional("env_id", str),
+            mean_reward=checked.number("mean_reward"),
+            std_reward=checked.number("std_reward"),
+            episode_returns=tuple(float(value) for value in returns),
+            n_eval_episodes=checked.required("n_eval_episodes", int),
+            deterministic=checked.optional("deterministic", bool),
+            seed=checked.required("seed", int),
+            claimed=(float(claimed[0]), float(claimed[1])) if claimed is not None else None,
+            claim_holds=checked.optional("claim_holds", bool),
+            sha256=checked.optional("sha256", str),
+            placeholders=tuple(placeholders),
+            error=checked.optional("error", str),
+            seconds={**dict.fromkeys(_PHASES, 0.0), **{key: float(value) for key, value in seconds.items()}},
+        )
+
+
+class _Fields:
+    """Typed reads of a record's JSON object, with one error wording."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def bad(self, key: str, expected: str) -> InvalidArgumentError:
+        return InvalidArgumentError(f"The evaluation record's {key!r} must be {expected}, not {self.data.get(key)!r}.")
+
+    def optional(self, key: str, kind: type) -> Any:
+        value = self.data.get(key)
+        if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+            raise self.bad(key, f"{kind.__name__} or null")
+        return value
+
+    def required(self, key: str, kind: type) -> Any:
+        value = self.optional(key, kind)
+        if value is None:
+            raise self.bad(key, kind.__name__)
+        return value
+
+    def number(self, key: str) -> float | None:
+        value = self.data.get(key)
+        if value is not None and not _is_number(value):
+            raise self.bad(key, "a number or null")
+        return float(value) if value is not None else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def error_line(error: BaseException) -> str:
+    """An error on one line: ``"ErrorClass: message"`` (the message's whitespace collapsed). A package error is
+    named by its class in :mod:`.errors` (``RepoNotFoundError``, not the HTTP variant the Hub answers raise)."""
+    from .errors import HuggingFaceSB3Error
+
+    name = type(error).__name__
+    if isinstance(error, HuggingFaceSB3Error):
+        name = next(kind.__name__ for kind in type(error).__mro__ if kind.__module__ == HuggingFaceSB3Error.__module__)
+    message = " ".join(str(error).split())
+    return f"{name}: {message}" if message else name
+
+
+def failed_record(source: str, *, seed: int, n_eval_episodes: int, error: str) -> SourceEvaluation:
+    """The record of a source that failed before anything about it was known (e.g. its worker died)."""
+    return SourceEvaluation(
+        source=source, revision=None, algo=None, env_id=None, mean_reward=None, std_reward=None, episode_returns=(),
+        n_eval_episodes=n_eval_episodes, deterministic=None, seed=seed, claimed=None, claim_holds=None, sha256=None,
+        placeholders=(), error=error,
+    )  # fmt: skip
+
+
+def evaluate_source(
+    source: str,
+    *,
+    revision: str | None = None,
+    n_eval_episodes: int = 10,
+    seed: int = 0,
+    deterministic: bool | None = None,
+    token: str | None = None,
+    endpoint: str | None = None,
+    trust_remote_code: bool = False,
+    cache_dir: str | Path | None = None,
+) -> SourceEvaluation:
+    """Load one agent safely, evaluate it on CPU, and compare with its card's claim; never raises for the source.
+
+    For a repo id, the revision is resolved to a commit and the files the loader reads (zips, model card,
+    ``results.json``, the RL Zoo's YAML files, normalisation statistics; not the replay video) are fetched into the
+    cache first, which ``seconds["download"]`` measures; :func:`.loading.load_agent` then loads them from the cache
+    at that commit (its ``seconds["load"]`` includes one metadata request to the Hub and the checksum checks).
+
+    Args:
+        source: a repo id (``namespace/name``), or a local zip or RL Zoo experiment folder.
+        revision: branch, tag or commit id (default: ``main``).
+        n_eval_episodes: episodes to play.
+        seed: seed of the env and of the policy's randomness.
+        deterministic: deterministic actions; None evaluates as the publisher did
+            (:func:`.evaluation.publisher_deterministic`).
+        token: token for private repos (default: ``HF_TOKEN`` or the saved login).
+        endpoint: the Hub (default: ``HF_ENDPOINT``, else huggingface.co).
+        trust_remote_code: load with plain Stable-Baselines3, which runs any code in the files. Only for trusted repos.
+        cache_dir: download cache (default: the Hugging Face cache).
+
+    Returns:
+        The record; ``error`` says why the source failed, if it did (every exception is caught, not only this
+        package's errors: one source must never stop the others).
+    """
+    partial: dict[str, Any] = {}
+    seconds = dict.fromkeys(_PHASES, 0.0)
+    try:
+        return _evaluate(
+            source, partial, seconds, revision=revision, n_eval_episodes=n_eval_episodes, seed=seed,
+            deterministic=deterministic, token=token, endpoint=endpoint, trust_remote_code=trust_remote_code,
+            cache_dir=cache_dir,
+        )  # fmt: skip
+    except Exception as error:
+        failed = failed_record(source, seed=seed, n_eval_episodes=n_eval_episodes, error=error_line(error))
+        return dataclasses.replace(failed, **partial, seconds=seconds)
+
+
+def _evaluate(
+    source: str,
+    partial: dict[str, Any],
+    seconds: dict[str, float],
+    *,
+    revision: str | None,
+    n_eval_episodes: int,
+    seed: int,
+    deterministic: bool | None,
+    token: str | None,
+    endpoint: str | None,
+    trust_remote_code: bool,
+    cache_dir: str | Path | None,
+) -> SourceEvaluation:
+    """:func:`evaluate_source`, raising on failure; ``partial`` collects what was learnt, ``seconds`` the phases."""
+    from .card_claim import read_claim
+    from .environments import prepare_eval_env
+    from .evaluation import publisher_deterministic, run_evaluation
+    from .loading import load_agent
+
+    if not Path(source).exists():
+        started = time.perf_counter()
+        revision = partial["revision"] = _download(source, revision, token, endpoint, cache_dir)
+        seconds["download"] = time.perf_counter() - started
+    loaded = time.perf_counter()
+    agent: LoadedAgent | None = None
+    evaluation_env: EvaluationEnv | None = None
+    try:
+        agent = load_agent(
+            source, revision=revision, device="cpu", token=token, endpoint=endpoint,
+            trust_remote_code=trust_remote_code, cache_dir=cache_dir,
+        )  # fmt: skip
+        stated = read_claim(agent.card)
+        partial.update(
+            revision=agent.revision, algo=agent.algo, env_id=agent.env_id, sha256=agent.sha256,
+            placeholders=agent.placeholders, claimed=(stated.mean, stated.std) if stated else None,
+        )  # fmt: skip
+        evaluation_env = prepare_eval_env(
+            agent.require_env(), env_id=agent.env_id, model=agent.model, need_frames=False
+        )
+        if deterministic is None:
+            deterministic = publisher_deterministic(agent.results, agent.env_id)
+        partial["deterministic"] = deterministic
+        evaluating = time.perf_counter()
+        seconds["load"] = evaluating - loaded
+        result = run_evaluation(
+            agent.model, evaluation_env, n_eval_episodes=n_eval_episodes, deterministic=deterministic, seed=seed,
+            progress=False,
+        )  # fmt: skip
+        seconds["evaluate"] = time.perf_counter() - evaluating
+    finally:
+        if not seconds["load"]:
+            seconds["load"] = time.perf_counter() - loaded
+        _close(evaluation_env, agent)
+    return SourceEvaluation(
+        source=source, revision=agent.revision, algo=agent.algo, env_id=agent.env_id, mean_reward=result.mean_reward,
+        std_reward=result.std_reward, episode_returns=result.episode_returns, n_eval_episodes=n_eval_episodes,
+        deterministic=result.deterministic, seed=result.seed, claimed=partial["claimed"],
+        claim_holds=stated.holds_for(result.mean_reward, result.std_reward) if stated else None,
+        sha256=agent.sha256, placeholders=agent.placeholders, error=None, seconds=seconds,
+    )  # fmt: skip
+
+
+def _download(
+    repo_id: str, revision: str | None, token: str | None, endpoint: str | None, cache_dir: str | Path | None
+) -> str:
+    """Fetch the files :func:`.loading.load_agent` reads from a repo into the cache; the commit they are at."""
+    from .agent_files import VEC_NORMALIZE_FILES, ZOO_FILES
+    from .hub_access import check_repo_id, hub_api, hub_errors
+
+    check_repo_id(repo_id, namespace_required=False)
+    wanted = ["*.zip", "README.md", "results.json", *ZOO_FILES, *VEC_NORMALIZE_FILES]
+    with hub_errors(repo_id, endpoint=endpoint, revision=revision):
+        folder = hub_api(token, endpoint).snapshot_download(
+            repo_id, revision=revision, cache_dir=cache_dir, allow_patterns=wanted, tqdm_class=_silent_progress()
+        )
+    return Path(folder).name  # the snapshot folder is named after the commit
+
+
+def _silent_progress() -> type[tqdm[Any]]:
+    """A progress bar class that shows nothing (one bar per source would garble a run's output)."""
+    from tqdm.auto import tqdm
+
+    class Silent(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **{**kwargs, "disable": True})
+
+    return Silent
+
+
+def _close(evaluation_env: EvaluationEnv | None, agent: LoadedAgent | None) -> None:
+    """Close the envs built for the evaluation; a failure to close does not change the source's outcome."""
+    with contextlib.suppress(Exception):
+        if evaluation_env is not None:
+            evaluation_env.close()
+    with contextlib.suppress(Exception):
+        if agent is not None and agent.env is not None:
+            agent.env.close()
+
+
+def evaluate_many(
+    sources: Iterable[str],
+    *,
+    backend: Literal["serial", "ray"] = "serial",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    n_eval_episodes: int = 10,
+    seed: int = 0,
+    deterministic: bool | None = None,
+    token: str | None = None,
+    endpoint: str | None = None,
+    trust_remote_code: bool = False,
+) -> Iterator[SourceEvaluation]:
+    """Evaluate every source (:func:`evaluate_source`), yielding each record as it finishes.
+
+    ``sources`` is read lazily, and the Ray backend keeps at most ``2 * workers`` tasks in flight, collecting them
+    with ``ray.wait`` as they finish, so memory does not grow with the number of sources.
+
+    Args:
+        sources: repo ids or local paths.
+        backend: ``"serial"`` (one after another, in this process, in order) or ``"ray"`` (as finished).
+        workers: Ray: CPUs of the local Ray started here (default: this machine's); with ``ray_address``, the
+            in-flight window is sized for this many workers (default: the cluster's CPUs). Ignored when serial.
+        ray_address: join this Ray cluster (e.g. ``"auto"`` or ``"ray://head:10001"``) instead of starting a local
+            Ray. A Ray already initialised in this process is used as it is. Only a Ray started here is shut down
+            (when the iteration ends, fails or is closed).
+        n_eval_episodes, seed, deterministic, token, endpoint, trust_remote_code: as :func:`evaluate_source`; the
+            same seed for every source.
+
+    Each Ray task asks for one CPU, runs torch, OpenMP and MKL on one thread, and is retried once if its worker
+    dies; a source whose worker died twice gets a record with the error. ``token`` goes to the tasks as an
+    argument; ``HF_ENDPOINT``, ``HF_TOKEN``, ``HF_HOME``, ``HF_HUB_CACHE``, ``HF_HUB_OFFLINE`` and
+    ``HF_HUB_DISABLE_TELEMETRY``, when set here, are set in the workers too (on a cluster, ``HF_HOME`` and
+    ``HF_HUB_CACHE`` must then be paths valid on every node).
+
+    Raises:
+        InvalidArgumentError: an unknown backend, or fewer than one worker or episode.
+        MissingDependencyError: the Ray backend without Ray installed (raised at the call, before any source).
+    """
+    if backend not in ("serial", "ray"):
+        raise InvalidArgumentError(f"backend must be 'serial' or 'ray', not {backend!r}.")
+    if workers is not None and workers < 1:
+        raise InvalidArgumentError(f"workers must be at least 1, not {workers}.")
+    if n_eval_episodes < 1:
+        raise InvalidArgumentError(f"n_eval_episodes must be at least 1, not {n_eval_episodes}.")
+    options: dict[str, Any] = {
+        "n_eval_episodes": n_eval_episodes, "seed": seed, "deterministic": deterministic, "token": token,
+        "endpoint": endpoint, "trust_remote_code": trust_remote_code,
+    }  # fmt: skip
+    if backend == "serial":
+        return (evaluate_source(source, **options) for source in sources)
+    return _on_ray(_import_ray(), sources, options, workers=workers, ray_address=ray_address)
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"The Ray backend needs Ray, which is not installed ({error}). Install it with: {RAY_INSTALL_HINT}, "
+            "or use backend='serial'."
+        ) from None
+    return ray
+
+
+def _on_ray(
+    ray: Any, sources: Iterable[str], options: dict[str, Any], *, workers: int | None, ray_address: str | None
+) -> Iterator[SourceEvaluation]:
+    """Run the sources as Ray tasks; start (and later shut down) a local Ray unless one is running or joined."""
+    started = not ray.is_initialized()
+    if started:
+        if ray_address is not None:
+            ray.init(address=ray_address, logging_level="WARNING")
+        else:
+            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, logging_level="WARNING")
+    try:
+        workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        task = ray_task(ray)
+
+        def submit(source: str) -> Any:
+            return task.remote(source, options)
+
+        yield from stream_ray_results(
+            ray, sources, submit, window=WINDOW_PER_WORKER * workers, seed=options["seed"],
+            n_eval_episodes=options["n_eval_episodes"],
+        )  # fmt: skip
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def ray_task(ray: Any) -> Any:
+    """The Ray remote function that evaluates one source: one CPU, one thread, retried once if its worker dies."""
+    env_vars = {**_WORKER_ENV, **{key: os.environ[key] for key in _FORWARDED_ENV if key in os.environ}}
+    return ray.remote(num_cpus=1, max_retries=1, runtime_env={"env_vars": env_vars})(_evaluate_in_worker)
+
+
+def _evaluate_in_worker(source: str, options: dict[str, Any]) -> SourceEvaluation:
+    """A Ray task's body: :func:`evaluate_source` with torch on one thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    return evaluate_source(source, **options)
+
+
+def stream_ray_results(
+    ray: Any,
+    sources: Iterable[str],
+    submit: Callable[[str], Any],
+    *,
+    window: int,
+    seed: int,
+    n_eval_episodes: int,
+) -> Iterator[SourceEvaluation]:
+    """Submit a task per source (``submit`` returns its object ref), at most ``window`` in flight, and yield each
+    record as its task finishes (``ray.wait``). A task that Ray reports failed (its worker died after the retry, it
+    was cancelled, ...) gives a record with that error. Tasks still in flight when the iteration is closed early are
+    cancelled.
+    """
+    queue = iter(sources)
+    pending: dict[Any, str] = {}
+    try:
+        for source in itertools.islice(queue, window):
+            pending[submit(source)] = source
+        while pending:
+            (done,), _ = ray.wait(list(pending), num_returns=1)
+            source = pending.pop(done)
+            for following in itertools.islice(queue, 1):
+                pending[submit(following)] = following
+            try:
+                record = ray.get(done)
+            except ray.exceptions.RayError as error:
+                record = failed_record(
+                    source, seed=seed, n_eval_episodes=n_eval_episodes, error=_ray_failure(ray, error)
+                )
+            yield record
+    finally:
+        for ref in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+
+
+def _ray_failure(ray: Any, error: BaseException) -> str:
+    """The record's error for a task Ray could not complete."""
+    if isinstance(error, ray.exceptions.WorkerCrashedError):
+        return (
+            f"{type(error).__name__}: the Ray worker evaluating this source died, also on its retry "
+            f"({' '.join(str(error).split())})"
+        )
+    return error_line(error)
+
+
+def list_author_sources(author: str, *, token: str | None = None, endpoint: str | None = None) -> list[str]:
+    """The ids of every Stable-Baselines3 model repo of a user or organisation, sorted.
+
+    Args:
+        author: the user or organisation.
+        token: token to see private repos (default: ``HF_TOKEN`` or the saved login).
+        endpoint: the Hub (default: ``HF_ENDPOINT``, else huggingface.co).
+
+    Raises:
+        HubRequestError, HubAccessError: the Hub could not list them.
+    """
+    from .hub_access import hub_api, hub_errors
+
+    with hub_errors(author, endpoint=endpoint):
+        return sorted(
+            model.id for model in hub_api(token, endpoint).list_models(author=author, filter="stable-baselines3")
+        )
