@@ -14,30 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
-import math
-import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import InvalidArgumentError, MissingDependencyError
+from .errors import InvalidArgumentError
+from .evaluation import is_finite_number
 
 if TYPE_CHECKING:
-    from tqdm import tqdm
-
     from .environments import EvaluationEnv
     from .loading import LoadedAgent
 
 __all__ = ["SourceEvaluation", "evaluate_many", "evaluate_source", "list_author_sources"]
 
-RAY_INSTALL_HINT = 'pip install "huggingface-sb3[ray]"'
-WINDOW_PER_WORKER = 2
-"""Tasks kept in flight per worker: one running, one queued behind it so that a worker never waits for the driver."""
-_WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-_FORWARDED_ENV = ("HF_ENDPOINT", "HF_TOKEN", "HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
 _PHASES = ("download", "load", "evaluate")
 
 
@@ -120,13 +111,13 @@ class SourceEvaluation:
             raise InvalidArgumentError(f"An evaluation record must be a JSON object, not {type(data).__name__}.")
         checked = _Fields(data)
         claimed = checked.optional("claimed", list)
-        if claimed is not None and (len(claimed) != 2 or not all(_is_number(value) for value in claimed)):
+        if claimed is not None and (len(claimed) != 2 or not all(is_finite_number(value) for value in claimed)):
             raise checked.bad("claimed", "a [mean, std] pair of numbers or null")
         seconds = checked.optional("seconds", dict) or {}
-        if not all(isinstance(key, str) and _is_number(value) for key, value in seconds.items()):
+        if not all(isinstance(key, str) and is_finite_number(value) for key, value in seconds.items()):
             raise checked.bad("seconds", "an object of numbers")
         returns = checked.required("episode_returns", list)
-        if not all(_is_number(value) for value in returns):
+        if not all(is_finite_number(value) for value in returns):
             raise checked.bad("episode_returns", "a list of numbers")
         placeholders = checked.optional("placeholders", list) or []
         if not all(isinstance(value, str) for value in placeholders):
@@ -174,13 +165,9 @@ class _Fields:
 
     def number(self, key: str) -> float | None:
         value = self.data.get(key)
-        if value is not None and not _is_number(value):
+        if value is not None and not is_finite_number(value):
             raise self.bad(key, "a number or null")
         return float(value) if value is not None else None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def error_line(error: BaseException) -> str:
@@ -321,25 +308,15 @@ def _download(
     """Fetch the files :func:`.loading.load_agent` reads from a repo into the cache; the commit they are at."""
     from .agent_files import VEC_NORMALIZE_FILES, ZOO_FILES
     from .hub_access import check_repo_id, hub_api, hub_errors
+    from .progress import hub_progress_bars
 
     check_repo_id(repo_id, namespace_required=False)
     wanted = ["*.zip", "README.md", "results.json", *ZOO_FILES, *VEC_NORMALIZE_FILES]
-    with hub_errors(repo_id, endpoint=endpoint, revision=revision):
-        folder = hub_api(token, endpoint).snapshot_download(
-            repo_id, revision=revision, cache_dir=cache_dir, allow_patterns=wanted, tqdm_class=_silent_progress()
+    with hub_errors(repo_id, endpoint=endpoint, revision=revision), hub_progress_bars(False):  # one bar per source
+        folder = hub_api(token, endpoint).snapshot_download(  # would garble a run's output
+            repo_id, revision=revision, cache_dir=cache_dir, allow_patterns=wanted
         )
     return Path(folder).name  # the snapshot folder is named after the commit
-
-
-def _silent_progress() -> type[tqdm[Any]]:
-    """A progress bar class that shows nothing (one bar per source would garble a run's output)."""
-    from tqdm.auto import tqdm
-
-    class Silent(tqdm):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **{**kwargs, "disable": True})
-
-    return Silent
 
 
 def _close(evaluation_env: EvaluationEnv | None, agent: LoadedAgent | None) -> None:
@@ -403,105 +380,9 @@ def evaluate_many(
     }  # fmt: skip
     if backend == "serial":
         return (evaluate_source(source, **options) for source in sources)
-    return _on_ray(_import_ray(), sources, options, workers=workers, ray_address=ray_address)
+    from ._bulk_ray import import_ray, run_on_ray
 
-
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError as error:
-        raise MissingDependencyError(
-            f"The Ray backend needs Ray, which is not installed ({error}). Install it with: {RAY_INSTALL_HINT}, "
-            "or use backend='serial'."
-        ) from None
-    return ray
-
-
-def _on_ray(
-    ray: Any, sources: Iterable[str], options: dict[str, Any], *, workers: int | None, ray_address: str | None
-) -> Iterator[SourceEvaluation]:
-    """Run the sources as Ray tasks; start (and later shut down) a local Ray unless one is running or joined."""
-    started = not ray.is_initialized()
-    if started:
-        if ray_address is not None:
-            ray.init(address=ray_address, logging_level="WARNING")
-        else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, logging_level="WARNING")
-    try:
-        workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        task = ray_task(ray)
-
-        def submit(source: str) -> Any:
-            return task.remote(source, options)
-
-        yield from stream_ray_results(
-            ray, sources, submit, window=WINDOW_PER_WORKER * workers, seed=options["seed"],
-            n_eval_episodes=options["n_eval_episodes"],
-        )  # fmt: skip
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def ray_task(ray: Any) -> Any:
-    """The Ray remote function that evaluates one source: one CPU, one thread, retried once if its worker dies."""
-    env_vars = {**_WORKER_ENV, **{key: os.environ[key] for key in _FORWARDED_ENV if key in os.environ}}
-    return ray.remote(num_cpus=1, max_retries=1, runtime_env={"env_vars": env_vars})(_evaluate_in_worker)
-
-
-def _evaluate_in_worker(source: str, options: dict[str, Any]) -> SourceEvaluation:
-    """A Ray task's body: :func:`evaluate_source` with torch on one thread."""
-    import torch
-
-    torch.set_num_threads(1)
-    return evaluate_source(source, **options)
-
-
-def stream_ray_results(
-    ray: Any,
-    sources: Iterable[str],
-    submit: Callable[[str], Any],
-    *,
-    window: int,
-    seed: int,
-    n_eval_episodes: int,
-) -> Iterator[SourceEvaluation]:
-    """Submit a task per source (``submit`` returns its object ref), at most ``window`` in flight, and yield each
-    record as its task finishes (``ray.wait``). A task that Ray reports failed (its worker died after the retry, it
-    was cancelled, ...) gives a record with that error. Tasks still in flight when the iteration is closed early are
-    cancelled.
-    """
-    queue = iter(sources)
-    pending: dict[Any, str] = {}
-    try:
-        for source in itertools.islice(queue, window):
-            pending[submit(source)] = source
-        while pending:
-            (done,), _ = ray.wait(list(pending), num_returns=1)
-            source = pending.pop(done)
-            for following in itertools.islice(queue, 1):
-                pending[submit(following)] = following
-            try:
-                record = ray.get(done)
-            except ray.exceptions.RayError as error:
-                record = failed_record(
-                    source, seed=seed, n_eval_episodes=n_eval_episodes, error=_ray_failure(ray, error)
-                )
-            yield record
-    finally:
-        for ref in pending:
-            with contextlib.suppress(Exception):
-                ray.cancel(ref, force=True)
-
-
-def _ray_failure(ray: Any, error: BaseException) -> str:
-    """The record's error for a task Ray could not complete."""
-    if isinstance(error, ray.exceptions.WorkerCrashedError):
-        return (
-            f"{type(error).__name__}: the Ray worker evaluating this source died, also on its retry "
-            f"({' '.join(str(error).split())})"
-        )
-    return error_line(error)
+    return run_on_ray(import_ray(), sources, options, workers=workers, ray_address=ray_address)
 
 
 def list_author_sources(author: str, *, token: str | None = None, endpoint: str | None = None) -> list[str]:

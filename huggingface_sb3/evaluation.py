@@ -138,7 +138,7 @@ class EvaluationResult:
         if missing:
             raise bad(f"it lacks {', '.join(missing)}")
         returns, lengths = data["episode_returns"], data["episode_lengths"]
-        if not isinstance(returns, list) or not returns or not all(_is_number(value) for value in returns):
+        if not isinstance(returns, list) or not returns or not all(is_finite_number(value) for value in returns):
             raise bad("episode_returns must be a non-empty list of numbers")
         if not isinstance(lengths, list) or not all(_is_int(value) and value >= 0 for value in lengths):
             raise bad("episode_lengths must be a list of non-negative integers")
@@ -154,7 +154,7 @@ class EvaluationResult:
         if not _is_int(n_envs) or n_envs < 1:
             raise bad("n_envs must be a positive integer")
         duration = data.get("eval_duration_seconds", 0.0)
-        if not _is_number(duration) or duration < 0:
+        if not is_finite_number(duration) or duration < 0:
             raise bad("eval_duration_seconds must be a non-negative number")
         try:
             when = datetime.fromisoformat(data["eval_datetime"])
@@ -174,7 +174,8 @@ class EvaluationResult:
 _RESULT_KEYS = ("episode_returns", "episode_lengths", "is_deterministic", "seed", "eval_datetime")
 
 
-def _is_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool): what JSON results may hold as numbers."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -13,15 +13,8 @@ import zipfile
 
 import pytest
 
-from huggingface_sb3.bulk_evaluation import (
-    RAY_INSTALL_HINT,
-    SourceEvaluation,
-    evaluate_many,
-    evaluate_source,
-    list_author_sources,
-    ray_task,
-    stream_ray_results,
-)
+from huggingface_sb3._bulk_ray import RAY_INSTALL_HINT, ray_task, stream_ray_results
+from huggingface_sb3.bulk_evaluation import SourceEvaluation, evaluate_many, evaluate_source, list_author_sources
 from huggingface_sb3.errors import InvalidArgumentError, MissingDependencyError
 
 from ._zoo_agents import zoo_experiment, zoo_reference
