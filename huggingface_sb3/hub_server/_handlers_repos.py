@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -13,6 +10,7 @@ from ..card_metadata import MetadataError, MetadataLimits, read_metadata, repo_t
 from ._call import Call, HubConfig
 from ._errors import HubError, bad_request, repo_not_found
 from ._gitrepo import FileEntry
+from ._lru import Lru
 from ._names import REPO_TYPES, validate_repo_part
 from ._pagination import paginated
 from ._routing import route
@@ -124,7 +122,7 @@ def _describe(
     call: Call, handle: RepoHandle, commit_id: str, files: dict[str, FileEntry], *, with_blobs: bool
 ) -> dict[str, Any]:
     meta = handle.meta
-    card = _card_data(call, handle, files.get("README.md"))
+    card = readme_metadata(call.hub.config, handle, files.get("README.md"))
     info: dict[str, Any] = {
         "_id": meta.repo_id,
         "id": meta.repo_id,
@@ -149,12 +147,13 @@ def _describe(
     return info
 
 
-def _card_data(call: Call, handle: RepoHandle, readme: FileEntry | None) -> dict[str, Any]:
-    """The README's metadata (``{}`` when unreadable); parsed once per README content, since listings ask often."""
+def readme_metadata(config: HubConfig, handle: RepoHandle, readme: FileEntry | None) -> dict[str, Any]:
+    """A README's metadata (``{}`` when there is none or it is unreadable), parsed once per README content, since
+    listings ask often. The dicts are shared by every request for that README: callers must not modify them."""
     if readme is None or readme.lfs is not None:
         return {}
-    limits = card_limits(call.hub.config)
-    return _CARDS.get(readme.blob_id, limits, lambda: handle.git.read_blob(readme.blob_id))
+    limits = card_limits(config)
+    return _CARDS.get((readme.blob_id, limits), lambda: _parsed(handle.git.read_blob(readme.blob_id), limits))
 
 
 def card_limits(config: HubConfig) -> MetadataLimits:
@@ -162,36 +161,14 @@ def card_limits(config: HubConfig) -> MetadataLimits:
     return MetadataLimits(max_bytes=config.max_card_bytes, max_aliases=config.max_card_aliases)
 
 
-class _CardCache:
-    """Parsed README metadata by git blob id (content-addressed, so never stale); the least recently used goes.
-
-    The dicts are shared by every request for that README: callers must not modify them.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._cards: OrderedDict[tuple[str, MetadataLimits], dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, blob_id: str, limits: MetadataLimits, read: Callable[[], bytes]) -> dict[str, Any]:
-        """The metadata of the README with this blob id, read with ``read`` the first time."""
-        key = (blob_id, limits)
-        with self._lock:
-            if key in self._cards:
-                self._cards.move_to_end(key)
-                return self._cards[key]
-        try:
-            card = read_metadata(read().decode("utf-8", "replace"), limits)
-        except MetadataError:
-            card = {}
-        with self._lock:
-            self._cards[key] = card
-            if len(self._cards) > self._capacity:
-                self._cards.popitem(last=False)
-        return card
+def _parsed(readme: bytes, limits: MetadataLimits) -> dict[str, Any]:
+    try:
+        return read_metadata(readme.decode("utf-8", "replace"), limits)
+    except MetadataError:
+        return {}
 
 
-_CARDS = _CardCache(capacity=32)
+_CARDS: Lru[tuple[str, MetadataLimits], dict[str, Any]] = Lru(capacity=32)
 
 
 def _sibling(entry: FileEntry, with_blobs: bool) -> dict[str, Any]:

@@ -9,64 +9,27 @@ never shows stale data and a busy index does not re-read every card.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Generic, TypeVar
 
 from ..card_claim import CardClaim, read_claim
 from ..card_metadata import MetadataLimits
-from ._auth import Authenticator, TokenGrant
+from ..model_files import README, REPLAY
+from ._auth import TokenGrant
 from ._call import HubState
 from ._card_html import CardLinks, CardView, card_view
-from ._errors import HubError, entry_not_found, repo_not_found, revision_not_found
+from ._errors import entry_not_found, revision_not_found
 from ._gitrepo import DEFAULT_BRANCH, CommitRecord, FileChange, FileEntry, FolderEntry
-from ._handlers_repos import card_limits
+from ._handlers_repos import card_limits, readme_metadata
+from ._lru import Lru
 from ._storage import RepoHandle, RepoMeta
 
-README = "README.md"
-REPLAY = "replay.mp4"
 MAX_README_BYTES = 4 * 1024 * 1024
 """A README larger than this is not rendered (the page says so): the card reader cuts far earlier anyway."""
 MAX_TEXT_BYTES = 1024 * 1024
 """A file larger than this (or not UTF-8 text) is offered as a download rather than shown."""
 COMMITS_PER_PAGE = 50
-
-_K = TypeVar("_K", bound=Hashable)
-_V = TypeVar("_V")
-
-
-class _Lru(Generic[_K, _V]):
-    """A small thread-safe least-recently-used cache."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._items: OrderedDict[_K, _V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def peek(self, key: _K) -> _V | None:
-        """The value for ``key`` if it is cached."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
-
-    def get(self, key: _K, make: Callable[[], _V]) -> _V:
-        """The value for ``key``, made with ``make`` the first time."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-        return value
 
 
 @dataclass(frozen=True)
@@ -141,8 +104,8 @@ class CommitPage:
     changes: tuple[FileChange, ...]
 
 
-_ROWS: _Lru[tuple[str, str], RepoRow] = _Lru(capacity=16384)
-_CARD_VIEWS: _Lru[tuple[str, MetadataLimits, CardLinks | None], CardView] = _Lru(capacity=64)
+_ROWS: Lru[tuple[str, str], RepoRow] = Lru(capacity=16384)
+_CARD_VIEWS: Lru[tuple[str, MetadataLimits, CardLinks | None], CardView] = Lru(capacity=64)
 
 
 def index_rows(state: HubState, grant: TokenGrant | None) -> list[RepoRow]:
@@ -177,8 +140,10 @@ def _fresh_row(state: HubState, meta: RepoMeta) -> RepoRow | None:
 
 
 def _row(state: HubState, handle: RepoHandle, head: str) -> RepoRow:
+    """The index row at ``head``: only the card's metadata is read (as the API's listings read it), not rendered."""
     readme = handle.git.entry(head, README)
-    metadata = _card(state, handle, readme).metadata if isinstance(readme, FileEntry) else {}
+    wanted = isinstance(readme, FileEntry) and readme.size <= MAX_README_BYTES
+    metadata = readme_metadata(state.config, handle, readme if isinstance(readme, FileEntry) and wanted else None)
     return RepoRow(handle.meta.repo_id, handle.meta.private, read_claim(metadata), handle.git.commit_date(head))
 
 
@@ -191,19 +156,6 @@ def _card(state: HubState, handle: RepoHandle, readme: FileEntry, links: CardLin
         (readme.blob_id, limits, links),
         lambda: card_view(handle.git.read_blob(readme.blob_id).decode("utf-8", "replace"), limits, links),
     )
-
-
-def open_repo(state: HubState, grant: TokenGrant | None, namespace: str, name: str) -> RepoHandle:
-    """A model repo the visitor may read (404 otherwise, private repos included, as the API answers)."""
-    handle = state.storage.open("model", namespace, name)
-    if handle is None:
-        raise repo_not_found(f"{namespace}/{name}")
-    try:
-        Authenticator.check_read(grant, handle.meta)
-    except HubError:
-        handle.git.close()
-        raise
-    return handle
 
 
 def at_revision(handle: RepoHandle, revision: str) -> RepoAt:

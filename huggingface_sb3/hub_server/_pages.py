@@ -30,7 +30,6 @@ from ._page_views import (
     commits_page,
     index_rows,
     model_page,
-    open_repo,
     tree_page,
 )
 from ._routing import route
@@ -135,7 +134,7 @@ def model(call: Call) -> Response:
     """``GET /{namespace}/{name}``: the model page of ``main``."""
     if call.params["ns"] in RESERVED_NAMESPACES:  # e.g. /api/unknown: not a repo, and not a page
         raise HubError(404, f"Not found: {call.request.url.path} is not an endpoint of the local Hub.")
-    with open_repo(call.hub, call.grant, call.params["ns"], call.params["name"]) as handle:
+    with call.open_readable() as handle:
         page = model_page(call.hub, handle)
     return render(call, "model.html", page=page, repo=page.repo)
 
@@ -143,7 +142,7 @@ def model(call: Call) -> Response:
 def tree(call: Call) -> Response:
     """``GET /{namespace}/{name}/tree/{rev}[/{path}]``: a folder at any revision."""
     path = _path_param(call, required=False)
-    with open_repo(call.hub, call.grant, call.params["ns"], call.params["name"]) as handle:
+    with call.open_readable() as handle:
         page = tree_page(handle, call.params["rev"], path)
     return render(call, "tree.html", page=page, repo=page.repo, crumbs=_crumbs(path))
 
@@ -151,7 +150,7 @@ def tree(call: Call) -> Response:
 def blob(call: Call) -> Response:
     """``GET /{namespace}/{name}/blob/{rev}/{path}``: a file at any revision (text shown, else a download)."""
     path = _path_param(call, required=True)
-    with open_repo(call.hub, call.grant, call.params["ns"], call.params["name"]) as handle:
+    with call.open_readable() as handle:
         page = blob_page(handle, call.params["rev"], path)
     return render(call, "blob.html", page=page, repo=page.repo, crumbs=_crumbs(path))
 
@@ -161,14 +160,14 @@ def commits(call: Call) -> Response:
     number = call.request.query_params.get("p", "0")
     if not number.isdigit() or len(number) > 6:
         raise bad_request(f"Invalid page {number!r}: use ?p=0, ?p=1, ...")
-    with open_repo(call.hub, call.grant, call.params["ns"], call.params["name"]) as handle:
+    with call.open_readable() as handle:
         page = commits_page(handle, call.params["rev"], int(number))
     return render(call, "commits.html", page=page, repo=page.repo)
 
 
 def commit(call: Call) -> Response:
     """``GET /{namespace}/{name}/commit/{oid}``: one commit (the URL ``package_to_hub`` returns)."""
-    with open_repo(call.hub, call.grant, call.params["ns"], call.params["name"]) as handle:
+    with call.open_readable() as handle:
         page = commit_page(handle, call.params["oid"])
     return render(call, "commit.html", page=page, repo=page.repo)
 
