@@ -1,11 +1,14 @@
 """Many agents evaluated serially vs on Ray with 2 workers (``evaluate_many``), from a local Hub.
 
     python benchmarks/bulk_evaluation.py
-    python benchmarks/bulk_evaluation.py --runs 2 --episodes 10
+    python benchmarks/bulk_evaluation.py --runs 2 --episodes 10 30
 
-The agents: the 11 real RL Zoo agents of ``tests/fixtures/rl-trained-agents`` (pushed as the Zoo pushes them: zip,
-YAML files, statistics and a card with the Zoo's published score), plus small agents trained here on the spot and
-pushed with ``package_to_hub`` (no video), all to a ``LocalHub`` running in its own process on a temporary data dir.
+The agents, a mix like the Hub's: the 11 real RL Zoo agents of ``tests/fixtures/rl-trained-agents`` (pushed as the
+Zoo pushes them: zip, YAML files, statistics and a card with the Zoo's published score), plus agents trained here on
+the spot and pushed with ``package_to_hub`` (no video): 10 on classic-control envs, 4 PPO on LunarLander-v3 (the
+Deep RL course's first unit, the most common SB3 agent on the Hub) and 2 DQN on Pong (its Atari unit), all to a
+``LocalHub`` running in its own process on a temporary data dir. The agents trained here are short-trained, so they
+play long episodes (a lander that hovers, a Pong player that loses 21-0), as many published agents do.
 
 Each timed run is a fresh Python process with an empty Hugging Face cache, so both sides pay the same costs:
 importing torch and Stable-Baselines3 (once in the serial process, once per Ray worker), resolving and downloading
@@ -60,7 +63,14 @@ TRAINED = (
     ("PPO", "Pendulum-v1", 4096, 0),
     ("A2C", "Pendulum-v1", 4096, 0),
     ("PPO", "MountainCar-v0", 4096, 0),
+    ("PPO", "LunarLander-v3", 8192, 0),
+    ("PPO", "LunarLander-v3", 8192, 1),
+    ("PPO", "LunarLander-v3", 8192, 2),
+    ("PPO", "LunarLander-v3", 8192, 3),
+    ("DQN", "PongNoFrameskip-v4", 2000, 0),
+    ("DQN", "PongNoFrameskip-v4", 2000, 1),
 )
+ATARI_DQN = {"buffer_size": 10_000, "learning_starts": 1_000}  # a replay buffer that fits a benchmark's memory
 PHASES = ("download", "load", "evaluate")
 
 
@@ -103,7 +113,7 @@ def push_agents(hub: Any, staging: Path) -> list[str]:
 
     for algo, env_id, steps, seed in TRAINED:
         started = time.perf_counter()
-        model = getattr(stable_baselines3, algo)("MlpPolicy", env_id, seed=seed, device="cpu").learn(steps)
+        model = train(getattr(stable_baselines3, algo), env_id, steps, seed)
         repo_id = f"{hub.user}/{algo.lower()}-{env_id}-s{seed}-trained"
         package_to_hub(
             model, f"{algo.lower()}-{env_id}", algo, env_id, None, repo_id, "Trained for the benchmark",
@@ -112,6 +122,19 @@ def push_agents(hub: Any, staging: Path) -> list[str]:
         print(f"  trained and pushed {repo_id} ({steps} steps, {time.perf_counter() - started:.1f} s)", flush=True)
         ids.append(repo_id)
     return ids
+
+
+def train(algo: Any, env_id: str, steps: int, seed: int) -> Any:
+    """An agent trained for ``steps`` steps: on the RL Zoo's Atari preprocessing and 4 stacked frames for a game."""
+    from huggingface_sb3.environments import is_atari
+
+    if not is_atari(env_id):
+        return algo("MlpPolicy", env_id, seed=seed, device="cpu").learn(steps)
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    env = VecFrameStack(make_atari_env(env_id, n_envs=1, seed=seed), n_stack=4)
+    return algo("CnnPolicy", env, seed=seed, device="cpu", **ATARI_DQN).learn(steps)
 
 
 def one_run(backend: str, sources: list[str], episodes: int) -> dict[str, Any]:
@@ -138,54 +161,39 @@ def timed_run(backend: str, sources_file: Path, episodes: int, env: dict[str, st
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+def family(env_id: str) -> str:
+    """The kind of env, for the per-agent costs: Atari, Box2D (LunarLander) or classic control."""
+    return "Atari" if "NoFrameskip" in env_id else "LunarLander" if env_id.startswith("LunarLander") else "classic"
+
+
 def phase_means(records: list[dict[str, Any]]) -> str:
+    """The mean seconds of each phase over the evaluated agents, overall and by kind of env."""
     ok = [record for record in records if record["error"] is None]
-    return "  ".join(f"{phase} {statistics.fmean(r['seconds'][phase] for r in ok):.3f} s" for phase in PHASES)
+    lines = []
+    for kind in ("all", "classic", "LunarLander", "Atari"):
+        chosen = [r for r in ok if kind == "all" or family(r["env_id"]) == kind]
+        if chosen:
+            means = "  ".join(
+                f"{phase} {statistics.fmean(r['seconds'][phase] for r in chosen):6.3f}" for phase in PHASES
+            )
+            lines.append(f"    {kind:<12} {len(chosen):>3}   {means}")
+    return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per side (the fastest is kept)")
-    parser.add_argument("--episodes", type=int, default=10, help="evaluation episodes per agent")
-    parser.add_argument("--one-run", choices=("serial", "ray"), help=argparse.SUPPRESS)
-    parser.add_argument("--sources-file", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.one_run:
-        sources = args.sources_file.read_text().split()
-        print(json.dumps(one_run(args.one_run, sources, args.episodes)))
-        return
+def report(sources: list[str], episodes: int, runs: dict[str, list[dict[str, Any]]], ray_version: str) -> None:
+    """Print one workload's comparison: walls, ratio, identical results, per-agent phase costs."""
+    import platform
 
-    import ray
-
-    from huggingface_sb3 import LocalHub
-
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-bulk-") as scratch,
-        LocalHub(Path(scratch) / "hub", in_subprocess=True) as hub,
-    ):
-        print(f"Pushing {len(ZOO_AGENTS)} RL Zoo agents and training {len(TRAINED)} more ...", flush=True)
-        sources = push_agents(hub, Path(scratch) / "staging")
-        sources_file = Path(scratch) / "sources.txt"
-        sources_file.write_text("\n".join(sources))
-        env = {**os.environ, **hub.client_env()}
-        runs: dict[str, list[dict[str, Any]]] = {"serial": [], "ray": []}
-        for index in range(args.runs):
-            for backend in runs:
-                run = timed_run(backend, sources_file, args.episodes, env)
-                runs[backend].append(run)
-                print(f"  run {index + 1} {backend:<6} {run['wall']:6.1f} s", flush=True)
     best = {backend: min(done, key=lambda run: run["wall"]) for backend, done in runs.items()}
     returns = {
         backend: {r["source"]: (r["error"], r["episode_returns"]) for r in run["records"]}
         for backend, run in best.items()
     }
     failed = [r["source"] + ": " + r["error"] for r in best["serial"]["records"] if r["error"]]
-    import platform
-
     print()
-    print(f"{len(sources)} agents, {args.episodes} episodes each, seed 0; {os.cpu_count()} CPUs; ray {ray.__version__}, "
-          f"Python {platform.python_version()}; fastest of {args.runs} runs per side, each in a fresh process with "
-          "an empty cache")  # fmt: skip
+    print(f"{len(sources)} agents, {episodes} episodes each, seed 0; {os.cpu_count()} CPUs; ray {ray_version}, "
+          f"Python {platform.python_version()}; fastest of {len(runs['serial'])} runs per side, each in a fresh "
+          "process with an empty cache")  # fmt: skip
     print(f"evaluated {len(sources) - len(failed)}, failed {len(failed)}" + "".join(f"\n  {f}" for f in failed))
     print(f"identical results (errors and per-episode returns) serial vs Ray: {returns['serial'] == returns['ray']}")
     for backend, label, note in (
@@ -196,9 +204,49 @@ def main() -> None:
         print(f"{label}   {best[backend]['wall']:6.1f} s   (runs: {walls}{note})")
     ratio = best["ray"]["wall"] / best["serial"]["wall"]
     print(f"Ray / serial     {ratio:6.2f}   (goal <= 0.60: {'met' if ratio <= 0.60 else 'NOT met'})")
-    print("mean per evaluated agent:")
-    print(f"  serial          {phase_means(best['serial']['records'])}")
-    print(f"  Ray (in task)   {phase_means(best['ray']['records'])}")
+    print("mean seconds per evaluated agent:")
+    for backend, label in (("serial", "serial"), ("ray", "Ray (in its task)")):
+        print(f"  {label}\n{phase_means(best[backend]['records'])}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per side (the fastest is kept)")
+    parser.add_argument(
+        "--episodes", type=int, nargs="+", default=[10], help="evaluation episodes per agent; several values "
+        "compare several workloads on the same agents (default: 10)",
+    )  # fmt: skip
+    parser.add_argument("--one-run", choices=("serial", "ray"), help=argparse.SUPPRESS)
+    parser.add_argument("--sources-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one_run:
+        sources = args.sources_file.read_text().split()
+        print(json.dumps(one_run(args.one_run, sources, args.episodes[0])))
+        return
+
+    import ray
+
+    from huggingface_sb3 import LocalHub
+
+    workloads: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-bulk-") as scratch,
+        LocalHub(Path(scratch) / "hub", in_subprocess=True) as hub,
+    ):
+        print(f"Pushing {len(ZOO_AGENTS)} RL Zoo agents and training {len(TRAINED)} more ...", flush=True)
+        sources = push_agents(hub, Path(scratch) / "staging")
+        sources_file = Path(scratch) / "sources.txt"
+        sources_file.write_text("\n".join(sources))
+        env = {**os.environ, **hub.client_env()}
+        for episodes in args.episodes:
+            runs = workloads[episodes] = {"serial": [], "ray": []}
+            for index in range(args.runs):
+                for backend in runs:
+                    run = timed_run(backend, sources_file, episodes, env)
+                    runs[backend].append(run)
+                    print(f"  {episodes} episodes, run {index + 1} {backend:<6} {run['wall']:6.1f} s", flush=True)
+    for episodes, runs in workloads.items():
+        report(sources, episodes, runs, ray.__version__)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@
 Trains one PPO (4096 steps) and saves it once; every measured run then happens in a fresh worker process that
 loads it, so each peak is that run's alone. A run packages the agent locally (no push) with 10 evaluation
 episodes and a replay of 250, 1000 or 2000 frames, in one of two ways:
-- "new": ``huggingface_sb3.package_to_hub(..., push=False)``, which films the evaluation episodes and streams
-  each frame to ffmpeg;
-- "3.0": what huggingface_sb3 3.0 did: save, unzip and ``config.json``; ``evaluate_policy`` and ``results.json``;
+- "new": ``huggingface_sb3.package_to_hub(..., eval_env=None, push=False)``, as the examples call it: the env is
+  built from its id, so the 10 episodes are played on 8 copies at once with batched inference, and the first copy
+  is filmed, each frame streamed to ffmpeg;
+- "own": the same with an env the caller made (``gym.make(ENV_ID, render_mode="rgb_array")``, as in the README's
+  quickstart), which is played as given: one episode after another;
+- "3.0": what huggingface_sb3 3.0 did, and the SB3 team's fork (3.2) still does: save, unzip and ``config.json``; ``evaluate_policy`` and ``results.json``;
   replay a second time through SB3's ``VecVideoRecorder`` (which keeps every frame in memory until moviepy writes
   them); re-encode to H.264 with ffmpeg (the binary imageio-ffmpeg ships); ``metadata_save`` the README.
 Both seed their envs with 0 (3.0 did not seed), so they play the same episodes and the wall times compare, and
@@ -24,8 +27,8 @@ new path's time on 2 cores), so seconds come from other, unsampled runs.
 
 Other processes slow the wall times down, so the script prints how busy they kept the cores during the runs.
 
-Targets (issue): new-path peak memory grows by less than 10 % from 250 to 2000 frames; new-path wall time at 1000
-frames at most 0.40x the 3.0 path's (the issue measured 13.2 s and 1.03 GB for the 3.0 path).
+Targets: new-path peak memory grows by less than 10 % from 250 to 2000 frames; new-path wall time at 1000 frames at
+most 0.33x the 3.0 path's (issue #12; issue #4 asked for 0.40x, which the "own" path is held to).
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ ENV_ID = "CartPole-v1"
 NAME = "ppo-CartPole-v1"
 EPISODES = 10
 FRAMES = (250, 1000, 2000)
-PATHS = ("new", "3.0")
+PATHS = ("new", "own", "3.0")
+TARGETS = {"new": 0.33, "own": 0.40}  # wall time at 1000 frames, as a fraction of the 3.0 path's
 REPLAY = "replay.mp4"
 PRELOADED_MODULES = (
     "huggingface_hub.repocard",
@@ -101,14 +105,14 @@ class StageMarks(logging.Handler):
         self.marks.append((stage, time.monotonic()))
 
 
-def run_new(model: Any, frames: int, repo: Path, marks: StageMarks) -> tuple[dict[str, float], float]:
-    """The new ``package_to_hub`` as a dry run into ``repo``: (stage seconds, mean episode length). Its log
-    records fill ``marks``."""
+def run_new(model: Any, frames: int, repo: Path, marks: StageMarks, own_env: bool) -> tuple[dict[str, float], float]:
+    """The new ``package_to_hub`` as a dry run into ``repo``, on an env it builds or on the caller's (``own_env``):
+    (stage seconds, mean episode length). Its log records fill ``marks``."""
     import gymnasium as gym
 
     from huggingface_sb3 import package_to_hub
 
-    env = gym.make(ENV_ID, render_mode="rgb_array")
+    env = gym.make(ENV_ID, render_mode="rgb_array") if own_env else None
     result = package_to_hub(
         model, NAME, "PPO", ENV_ID, env, f"bench/{NAME}", "bench",
         n_eval_episodes=EPISODES, video_length=frames, seed=0, push=False, local_dir=repo, progress=False,
@@ -182,7 +186,10 @@ def worker(path: str, model_zip: str, frames: int) -> None:
     except OSError:
         hwm_reset = False
     base, started = status_kib("VmRSS"), time.monotonic()
-    stages, episode_length = (run_new if path == "new" else run_v30)(model, frames, repo, marks)
+    if path == "3.0":
+        stages, episode_length = run_v30(model, frames, repo, marks)
+    else:
+        stages, episode_length = run_new(model, frames, repo, marks, own_env=path == "own")
     ended = time.monotonic()
     row = {
         "wall": ended - started, "start": started, "end": ended, "marks": marks.marks, "stages": stages,
@@ -282,11 +289,13 @@ def main() -> None:
     for path in PATHS:
         low, high = runs[path, FRAMES[0]], runs[path, FRAMES[-1]]
         growth = high["peak"] / low["peak"] - 1
-        target = f"target < 10 %: {'met' if growth < 0.10 else 'MISSED'}" if path == "new" else "no target, contrast"
+        target = f"target < 10 %: {'met' if growth < 0.10 else 'MISSED'}" if path != "3.0" else "no target, contrast"
         print(f"{path} peak RSS {FRAMES[0]} -> {FRAMES[-1]} frames: {mib(low['peak'])} -> {mib(high['peak'])} MiB, "
               f"{growth:+.1%} ({target})")  # fmt: skip
-    ratio = runs["new", 1000]["wall"] / runs["3.0", 1000]["wall"]
-    print(f"new / 3.0 wall time at 1000 frames: {ratio:.2f}x (target <= 0.40x: {'met' if ratio <= 0.40 else 'MISSED'})")
+    for path, target in TARGETS.items():
+        ratio = runs[path, 1000]["wall"] / runs["3.0", 1000]["wall"]
+        verdict = "met" if ratio <= target else "MISSED"
+        print(f"{path} / 3.0 wall time at 1000 frames: {ratio:.2f}x (target <= {target:.2f}x: {verdict})")
 
 
 if __name__ == "__main__":

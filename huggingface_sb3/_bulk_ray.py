@@ -3,7 +3,9 @@
 Ray is imported only when this backend is chosen (``pip install "huggingface-sb3[ray]"``). A local Ray is started
 with ``workers`` CPUs (and shut down afterwards) unless one is running or ``ray_address`` names a cluster to join.
 Each task takes one CPU and runs torch, OpenMP and MKL on one thread; a task whose worker dies is retried once, then
-its source is recorded as failed. At most :data:`WINDOW_PER_WORKER` tasks per worker are in flight, so the driver's
+its source is recorded as failed. The workers of a Ray started here inherit this process's environment; elsewhere a
+runtime environment carries the Hub settings to them (it costs 1 to 2 s at the start on 2 cores, as Ray then starts
+dedicated workers, so a Ray started here goes without). At most :data:`WINDOW_PER_WORKER` tasks per worker are in flight, so the driver's
 memory does not grow with the number of sources.
 """
 
@@ -49,7 +51,7 @@ def run_on_ray(
             ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, logging_level="WARNING")
     try:
         workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        task = ray_task(ray)
+        task = ray_task(ray, forward_environment=not (started and ray_address is None))
 
         def submit(source: str) -> Any:
             return task.remote(source, options)
@@ -63,10 +65,18 @@ def run_on_ray(
             ray.shutdown()
 
 
-def ray_task(ray: Any) -> Any:
-    """The Ray remote function that evaluates one source: one CPU, one thread, retried once if its worker dies."""
-    env_vars = {**_WORKER_ENV, **{key: os.environ[key] for key in _FORWARDED_ENV if key in os.environ}}
-    return ray.remote(num_cpus=1, max_retries=1, runtime_env={"env_vars": env_vars})(_evaluate_in_worker)
+def ray_task(ray: Any, *, forward_environment: bool) -> Any:
+    """The Ray remote function that evaluates one source: one CPU, one thread, retried once if its worker dies.
+
+    With ``forward_environment``, its runtime environment sets one thread for OpenMP and MKL and this process's Hub
+    settings in the worker; without, the worker is one of the local Ray's, which inherit this process's environment
+    and get ``OMP_NUM_THREADS=1`` from Ray for a one-CPU task.
+    """
+    options: dict[str, Any] = {"num_cpus": 1, "max_retries": 1}
+    if forward_environment:
+        env_vars = {**_WORKER_ENV, **{key: os.environ[key] for key in _FORWARDED_ENV if key in os.environ}}
+        options["runtime_env"] = {"env_vars": env_vars}
+    return ray.remote(**options)(_evaluate_in_worker)
 
 
 def _evaluate_in_worker(source: str, options: dict[str, Any]) -> SourceEvaluation:

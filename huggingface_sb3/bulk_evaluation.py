@@ -205,10 +205,10 @@ def evaluate_source(
 ) -> SourceEvaluation:
     """Load one agent safely, evaluate it on CPU, and compare with its card's claim; never raises for the source.
 
-    For a repo id, the revision is resolved to a commit and the files the loader reads (zips, model card,
-    ``results.json``, the RL Zoo's YAML files, normalisation statistics; not the replay video) are fetched into the
-    cache first, which ``seconds["download"]`` measures; :func:`.loading.load_agent` then loads them from the cache
-    at that commit (its ``seconds["load"]`` includes one metadata request to the Hub and the checksum checks).
+    For a repo id, one request to the Hub resolves the revision to a commit and lists the files with their
+    checksums; the loader then downloads (into the cache) and verifies only the files it reads: the agent's zip,
+    the model card, ``results.json``, the RL Zoo's YAML files and normalisation statistics, never the replay video.
+    ``seconds["download"]`` is the time spent on those requests, ``seconds["load"]`` the rest of the loading.
 
     Args:
         source: a repo id (``namespace/name``), or a local zip or RL Zoo experiment folder.
@@ -257,20 +257,21 @@ def _evaluate(
     from .card_claim import read_claim
     from .environments import prepare_eval_env
     from .evaluation import publisher_deterministic, run_evaluation
-    from .loading import load_agent
+    from .loading import load_agent_files, open_agent_files
+    from .progress import hub_progress_bars
 
-    if not Path(source).exists():
-        started = time.perf_counter()
-        revision = partial["revision"] = _download(source, revision, token, endpoint, cache_dir)
-        seconds["download"] = time.perf_counter() - started
     loaded = time.perf_counter()
     agent: LoadedAgent | None = None
     evaluation_env: EvaluationEnv | None = None
+    with hub_progress_bars(False):  # a bar per file would garble a run's output
+        files = open_agent_files(source, revision=revision, token=token, cache_dir=cache_dir, endpoint=endpoint)
+    partial["revision"] = files.revision  # known before loading can fail
     try:
-        agent = load_agent(
-            source, revision=revision, device="cpu", token=token, endpoint=endpoint,
-            trust_remote_code=trust_remote_code, cache_dir=cache_dir,
-        )  # fmt: skip
+        with hub_progress_bars(False):
+            agent = load_agent_files(
+                files, filename=None, algo=None, env_id=None, env=None, env_kwargs=None, render_mode=None,
+                device="cpu", trust_remote_code=trust_remote_code,
+            )  # fmt: skip
         stated = read_claim(agent.card)
         partial.update(
             revision=agent.revision, algo=agent.algo, env_id=agent.env_id, sha256=agent.sha256,
@@ -283,7 +284,8 @@ def _evaluate(
             deterministic = publisher_deterministic(agent.results, agent.env_id)
         partial["deterministic"] = deterministic
         evaluating = time.perf_counter()
-        seconds["load"] = evaluating - loaded
+        seconds["download"] = files.download_seconds
+        seconds["load"] = evaluating - loaded - files.download_seconds
         result = run_evaluation(
             agent.model, evaluation_env, n_eval_episodes=n_eval_episodes, deterministic=deterministic, seed=seed,
             progress=False,
@@ -291,7 +293,8 @@ def _evaluate(
         seconds["evaluate"] = time.perf_counter() - evaluating
     finally:
         if not seconds["load"]:
-            seconds["load"] = time.perf_counter() - loaded
+            seconds["download"] = files.download_seconds
+            seconds["load"] = time.perf_counter() - loaded - files.download_seconds
         _close(evaluation_env, agent)
     return SourceEvaluation(
         source=source, revision=agent.revision, algo=agent.algo, env_id=agent.env_id, mean_reward=result.mean_reward,
@@ -300,23 +303,6 @@ def _evaluate(
         claim_holds=stated.holds_for(result.mean_reward, result.std_reward) if stated else None,
         sha256=agent.sha256, placeholders=agent.placeholders, error=None, seconds=seconds,
     )  # fmt: skip
-
-
-def _download(
-    repo_id: str, revision: str | None, token: str | None, endpoint: str | None, cache_dir: str | Path | None
-) -> str:
-    """Fetch the files :func:`.loading.load_agent` reads from a repo into the cache; the commit they are at."""
-    from .agent_files import VEC_NORMALIZE_FILES, ZOO_FILES
-    from .hub_access import check_repo_id, hub_api, hub_errors
-    from .progress import hub_progress_bars
-
-    check_repo_id(repo_id, namespace_required=False)
-    wanted = ["*.zip", "README.md", "results.json", *ZOO_FILES, *VEC_NORMALIZE_FILES]
-    with hub_errors(repo_id, endpoint=endpoint, revision=revision), hub_progress_bars(False):  # one bar per source
-        folder = hub_api(token, endpoint).snapshot_download(  # would garble a run's output
-            repo_id, revision=revision, cache_dir=cache_dir, allow_patterns=wanted
-        )
-    return Path(folder).name  # the snapshot folder is named after the commit
 
 
 def _close(evaluation_env: EvaluationEnv | None, agent: LoadedAgent | None) -> None:

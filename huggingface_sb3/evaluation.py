@@ -19,7 +19,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -324,6 +324,7 @@ def _play(
     observations = venv.reset()
     states, episode_starts = None, np.ones(n_envs, dtype=bool)
     with (
+        ExitStack() as while_filming,
         tqdm(total=n_eval_episodes, desc="Evaluating", unit="episode", disable=not progress, position=0) as bar,
         tqdm(
             total=frames.max_frames if frames is not None else 0,
@@ -334,6 +335,8 @@ def _play(
             leave=False,
         ) as frame_bar,
     ):
+        if frames is not None:
+            while_filming.enter_context(_one_torch_thread())
         filming = frames is not None and _film(evaluation_env, frames, frame_bar)
         while (counts < targets).any() or filming:
             try:
@@ -351,6 +354,8 @@ def _play(
                 ) from error
             if filming:
                 filming = _film(evaluation_env, frames, frame_bar)
+                if not filming:
+                    while_filming.close()
             current_returns += rewards
             current_lengths += 1
             episode_starts = dones.copy()
@@ -390,6 +395,24 @@ def _film(evaluation_env: EvaluationEnv, frames: FrameSink | None, bar: Any) -> 
     frames.add_frame(frame)
     bar.update()
     return not frames.full
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run torch's operators on one thread, then restore the thread count.
+
+    While a replay is filmed, ffmpeg encodes beside the evaluation; torch's other intra-op threads then only spin on
+    the cores the encoder needs (on 2 cores, filming 1000 CartPole frames over 8 env copies took 3.4 s with torch's
+    2 threads and 1.9 s with one). The policy's small batches gain nothing from more threads meanwhile.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 _GLOBAL_RNG_LOCK = threading.RLock()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,23 +141,40 @@ def load_agent(
         RepoNotFoundError, RevisionNotFoundError, MissingFileError, CorruptArtifactError, UnknownAlgorithmError,
         MissingDependencyError: with what to do next.
     """
-    local = Path(repo_id_or_path)
-    if local.exists():
-        files: _AgentFiles = _LocalFiles(local)
-    else:
-        files = _HubFiles(
-            str(repo_id_or_path),
-            revision=revision,
-            token=token,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            endpoint=endpoint,
-        )
-    return _load(files, filename=filename, algo=algo, env_id=env_id, env=env, env_kwargs=env_kwargs,
+    files = open_agent_files(
+        repo_id_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only,
+        endpoint=endpoint,
+    )  # fmt: skip
+    return load_agent_files(files, filename=filename, algo=algo, env_id=env_id, env=env, env_kwargs=env_kwargs,
                  render_mode=render_mode, device=device, trust_remote_code=trust_remote_code)  # fmt: skip
 
 
-class _AgentFiles:
+def open_agent_files(
+    repo_id_or_path: str | os.PathLike[str],
+    *,
+    revision: str | None = None,
+    token: str | None = None,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool = False,
+    endpoint: str | None = None,
+) -> AgentFiles:
+    """Where :func:`load_agent` reads an agent's files: a local zip or folder, or a repo at one commit.
+
+    For a repo, one ``repo_info`` call resolves the revision to a commit and gives the file list and the Hub's
+    checksums; each file is downloaded (and verified) when it is first read. ``files.revision`` is then known
+    before anything is loaded, and ``files.download_seconds`` adds up the time spent on the Hub's requests.
+    Arguments as :func:`load_agent`'s.
+    """
+    local = Path(repo_id_or_path)
+    if local.exists():
+        return _LocalFiles(local)
+    return _HubFiles(
+        str(repo_id_or_path), revision=revision, token=token, cache_dir=cache_dir,
+        local_files_only=local_files_only, endpoint=endpoint,
+    )  # fmt: skip
+
+
+class AgentFiles:
     """Where an agent's files come from: their names, and a local path for each (downloaded and verified)."""
 
     source: str
@@ -164,6 +182,8 @@ class _AgentFiles:
     names: tuple[str, ...]
     only: str | None = None
     """The zip the caller pointed at, if any."""
+    download_seconds: float = 0.0
+    """Wall time spent on the Hub's requests so far."""
 
     def path(self, name: str) -> Path:
         """A local path holding the file ``name``."""
@@ -178,7 +198,7 @@ class _AgentFiles:
         raise NotImplementedError
 
 
-class _LocalFiles(_AgentFiles):
+class _LocalFiles(AgentFiles):
     """A local zip, or a folder with the zip at its top (an RL Zoo experiment keeps its YAML files and
     ``vecnormalize.pkl`` in a sub-folder named after the zip)."""
 
@@ -199,7 +219,7 @@ class _LocalFiles(_AgentFiles):
         return None
 
 
-class _HubFiles(_AgentFiles):
+class _HubFiles(AgentFiles):
     """A repo at one commit: its file list and the Hub's checksums come from one ``repo_info`` call."""
 
     def __init__(
@@ -224,6 +244,7 @@ class _HubFiles(_AgentFiles):
             self.local_files_only = True
             self._from_cache(revision)
             return
+        asked = time.perf_counter()
         try:
             with hub_errors(repo_id, endpoint=endpoint, revision=revision):
                 info = self.api.model_info(repo_id, revision=revision or "main", files_metadata=True)
@@ -234,6 +255,8 @@ class _HubFiles(_AgentFiles):
             except HuggingFaceSB3Error:
                 raise unreachable from None
             return
+        finally:
+            self.download_seconds += time.perf_counter() - asked
         if info.sha is None:
             raise HubRequestError(f"The Hub did not say which commit {revision or 'main'} of {repo_id} is; retry.")
         self.revision = info.sha
@@ -277,16 +300,20 @@ class _HubFiles(_AgentFiles):
         self.names = tuple(sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()))
 
     def path(self, name: str) -> Path:
-        with hub_errors(self.repo_id, endpoint=self.api.endpoint, revision=self.revision, filename=name):
-            downloaded = Path(
-                self.api.hf_hub_download(
-                    self.repo_id,
-                    name,
-                    revision=self.revision,
-                    cache_dir=self.cache_dir,
-                    local_files_only=self.local_files_only,
+        asked = time.perf_counter()
+        try:
+            with hub_errors(self.repo_id, endpoint=self.api.endpoint, revision=self.revision, filename=name):
+                downloaded = Path(
+                    self.api.hf_hub_download(
+                        self.repo_id,
+                        name,
+                        revision=self.revision,
+                        cache_dir=self.cache_dir,
+                        local_files_only=self.local_files_only,
+                    )
                 )
-            )
+        finally:
+            self.download_seconds += time.perf_counter() - asked
         self._sha256[name] = _verify(
             downloaded, name, self.checksums.get(name, (None, None)), self.repo_id, self.revision
         )
@@ -328,8 +355,8 @@ def _verify(
     return sha256
 
 
-def _load(
-    files: _AgentFiles,
+def load_agent_files(
+    files: AgentFiles,
     *,
     filename: str | None,
     algo: str | None,
@@ -340,6 +367,7 @@ def _load(
     device: str,
     trust_remote_code: bool,
 ) -> LoadedAgent:
+    """:func:`load_agent` on files already opened by :func:`open_agent_files` (the other arguments as its)."""
     from .safe_load import read_agent_data
     from .zoo_files import read_zoo_yaml
 
@@ -430,7 +458,7 @@ def _env_id_from_files(
     )
 
 
-def _card_metadata(files: _AgentFiles) -> dict[str, Any]:
+def _card_metadata(files: AgentFiles) -> dict[str, Any]:
     if "README.md" not in files.names:
         return {}
     from .card_metadata import read_metadata
@@ -441,7 +469,7 @@ def _card_metadata(files: _AgentFiles) -> dict[str, Any]:
         return {}
 
 
-def _json_file(files: _AgentFiles, name: str) -> dict[str, Any] | None:
+def _json_file(files: AgentFiles, name: str) -> dict[str, Any] | None:
     if name not in files.names:
         return None
     try:
@@ -467,7 +495,7 @@ def _load_model(
 
 
 def _agent_env(
-    files: _AgentFiles,
+    files: AgentFiles,
     zip_name: str,
     model: BaseAlgorithm,
     env: gym.Env | VecEnv | None,

@@ -138,6 +138,41 @@ def test_filming_takes_the_first_copy_and_keeps_playing_for_a_long_video(ppo_car
     assert unfilmed.episode_returns == result.episode_returns
 
 
+def test_torch_runs_on_one_thread_while_filming_and_gets_its_threads_back(ppo_cartpole):
+    import torch
+
+    class ThreadCounts:
+        """A frame sink noting torch's thread count at each frame."""
+
+        max_frames = 60
+
+        def __init__(self):
+            self.counts: list[int] = []
+
+        @property
+        def full(self):
+            return len(self.counts) >= self.max_frames
+
+        def add_frame(self, frame):
+            self.counts.append(torch.get_num_threads())
+            return True
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    evaluation_env = prepare_eval_env(None, env_id="CartPole-v1", model=ppo_cartpole, need_frames=True)
+    try:
+        sink = ThreadCounts()
+        filmed = run_evaluation(
+            ppo_cartpole, evaluation_env, n_eval_episodes=2, deterministic=True, seed=3, progress=False, frames=sink
+        )
+        assert sink.counts == [1] * 60  # the encoder has the other cores while frames are made
+        assert torch.get_num_threads() == 2
+    finally:
+        evaluation_env.close()
+        torch.set_num_threads(threads)
+    assert filmed.episode_returns == _from_id(ppo_cartpole, "CartPole-v1", 2, seed=3).episode_returns
+
+
 def test_n_envs_is_recorded_and_old_results_read_as_one_env(ppo_cartpole):
     result = _from_id(ppo_cartpole, "CartPole-v1", 4, seed=0)
     data = result.to_json()

@@ -147,6 +147,28 @@ def test_serial_gives_one_record_per_source_in_order_and_bad_ones_do_not_stop_th
     assert local.episode_returns == (500.0,) * EPISODES
 
 
+def test_a_repo_costs_one_api_request_and_only_the_files_the_loader_reads(repos, monkeypatch, tmp_path):
+    import httpx2
+
+    requests = []
+    send = httpx2.Client.send
+
+    def counted(client, request, *args, **kwargs):
+        requests.append(request.url.path)
+        return send(client, request, *args, **kwargs)
+
+    monkeypatch.setattr(httpx2.Client, "send", counted)
+    source = repos["ppo-CartPole-v1"]
+    record = evaluate_source(source, n_eval_episodes=1, cache_dir=tmp_path)
+    assert record.error is None, record.error
+    assert [path for path in requests if path.startswith("/api/")] == [f"/api/models/{source}/revision/main"]
+    assert not any(path.endswith((".mp4", ".json")) and "results.json" not in path for path in requests)
+    requests.clear()
+    again = evaluate_source(source, n_eval_episodes=1, cache_dir=tmp_path)
+    assert again.episode_returns == record.episode_returns
+    assert requests == [f"/api/models/{source}/revision/main"]  # the files come from the cache
+
+
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
@@ -241,9 +263,10 @@ def test_closing_the_iteration_early_shuts_down_the_ray_it_started():
 
 def test_a_task_is_retried_once_then_its_worker_death_is_a_record(tmp_path):
     ray = pytest.importorskip("ray")
-    task = ray_task(ray)
+    task = ray_task(ray, forward_environment=True)
     assert task._default_options["max_retries"] == 1 and task._default_options["num_cpus"] == 1
     assert task._default_options["runtime_env"]["env_vars"]["OMP_NUM_THREADS"] == "1"
+    assert "runtime_env" not in ray_task(ray, forward_environment=False)._default_options
     attempts = tmp_path / "attempts"
 
     @ray.remote(num_cpus=1, max_retries=1)
