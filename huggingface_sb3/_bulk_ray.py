@@ -48,7 +48,8 @@ def run_on_ray(
         if ray_address is not None:
             ray.init(address=ray_address, logging_level="WARNING")
         else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, logging_level="WARNING")
+            # ERROR: a local Ray's start-up notices (token authentication, ...) are not the user's business
+            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, logging_level="ERROR")
     try:
         workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         task = ray_task(ray, forward_environment=not (started and ray_address is None))

@@ -38,5 +38,18 @@ def a2c_pendulum_normalized():
     return model, env
 
 
+SUMMARY_LINES = pytest.StashKey[list[str]]()
+"""Figures a test reports (huggingface_hub's own suite against the local Hub), printed after the run."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SUMMARY_LINES] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
+
+
 # A real browser (the system's Chromium driven by Playwright) for the HTML pages; see tests/_browser.py.
 from ._browser import chromium, console_errors, page, screenshot  # noqa: E402, F401

@@ -127,3 +127,4 @@ def test_ray_gives_the_same_returns_as_serial(published, tmp_path):
         return {(record := json.loads(line))["source"]: record["episode_returns"] for line in done.stdout.splitlines()}
 
     assert returns(serial) == returns(on_ray)
+    assert "WARNING" not in on_ray.stderr and "INFO" not in on_ray.stderr, on_ray.stderr  # Ray's start-up notices

@@ -1,9 +1,10 @@
 """Downloads through the real client: hf_hub_download at branch, tag and commit; snapshots; ranges; caching."""
 
+import hashlib
 import os
 
 import pytest
-from huggingface_hub import hf_hub_download, snapshot_download
+from huggingface_hub import CommitOperationAdd, hf_hub_download, snapshot_download
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
 from ._http import raw_request
@@ -46,7 +47,32 @@ def test_head_reports_commit_etag_and_size(versioned_repo, local_hub):
     assert response.status == 200
     assert response.headers["x-repo-commit"] == v2
     assert response.headers["content-length"] == str(len(b"version two"))
-    assert response.headers["etag"].strip('"') == _git_blob_sha1(b"version two")
+    # model.zip is LFS-tracked (*.zip in .gitattributes): stored as an LFS object, its ETag is its SHA-256, as on the Hub
+    assert response.headers["etag"].strip('"') == hashlib.sha256(b"version two").hexdigest()
+    assert response.headers["x-linked-etag"] == response.headers["etag"] and response.headers["x-linked-size"] == "11"
+
+
+def test_an_untracked_file_has_its_git_blob_id_as_etag(hub_api, hub_repo_id, local_hub):
+    hub_api.create_repo(hub_repo_id)
+    hub_api.upload_file(path_or_fileobj=b"notes", path_in_repo="notes.txt", repo_id=hub_repo_id)
+    response = raw_request("HEAD", f"{local_hub.endpoint}/{hub_repo_id}/resolve/main/notes.txt")
+    assert response.headers["etag"].strip('"') == _git_blob_sha1(b"notes") and "x-linked-etag" not in response.headers
+    (info,) = hub_api.get_paths_info(hub_repo_id, ["notes.txt"])
+    assert info.lfs is None
+
+
+def test_files_gitattributes_tracks_are_stored_as_lfs_though_uploaded_inline(hub_api, hub_repo_id):
+    hub_api.create_repo(hub_repo_id)
+    hub_api.upload_file(path_or_fileobj=b"*.png filter=lfs diff=lfs merge=lfs -text\n", path_in_repo=".gitattributes",
+                        repo_id=hub_repo_id)  # fmt: skip
+    hub_api.upload_file(path_or_fileobj=b"image data", path_in_repo="image.png", repo_id=hub_repo_id)
+    hub_api.upload_file(path_or_fileobj=b"weights", path_in_repo="model.bin", repo_id=hub_repo_id)  # no longer tracked
+    (png,) = [s for s in hub_api.model_info(hub_repo_id, files_metadata=True).siblings if s.rfilename == "image.png"]
+    assert png.lfs is not None and png.lfs.sha256 == hashlib.sha256(b"image data").hexdigest() and png.lfs.size == 10
+    assert hub_api.get_paths_info(hub_repo_id, ["model.bin"])[0].lfs is None
+    hub_api.upload_file(path_or_fileobj=b"", path_in_repo="empty.png", repo_id=hub_repo_id)
+    assert hub_api.get_paths_info(hub_repo_id, ["empty.png"])[0].lfs is None  # empty files stay regular, as on the Hub
+    assert _content(hub_api.hf_hub_download(hub_repo_id, "image.png")) == b"image data"
 
 
 def _git_blob_sha1(data):
@@ -157,3 +183,21 @@ def test_long_listings_are_paginated(hub_repo_id, tmp_path):
         assert len(api.list_repo_commits(hub_repo_id)) == 6
         page = raw_request("GET", f"{hub.endpoint}/api/models/{hub_repo_id}/tree/main?recursive=true")
         assert len(page.json()) == 3 and 'rel="next"' in page.headers["link"]
+
+
+def test_expand_gives_each_entry_the_last_commit_that_changed_it(hub_api, hub_repo_id):
+    hub_api.create_repo(hub_repo_id)
+    first = hub_api.create_commit(
+        hub_repo_id, operations=[CommitOperationAdd("a.txt", b"a"), CommitOperationAdd("dir/b.txt", b"b")],
+        commit_message="first",
+    )  # fmt: skip
+    second = hub_api.create_commit(
+        hub_repo_id, operations=[CommitOperationAdd("dir/c.txt", b"c")], commit_message="second"
+    )
+    info = {item.path: item.last_commit for item in hub_api.get_paths_info(hub_repo_id, ["a.txt", "dir"], expand=True)}
+    assert (info["a.txt"].oid, info["a.txt"].title) == (first.oid, "first")
+    assert (info["dir"].oid, info["dir"].title) == (second.oid, "second")  # a folder changes with what it holds
+    assert hub_api.get_paths_info(hub_repo_id, ["a.txt"])[0].last_commit is None  # only when asked
+    tree = {item.path: item.last_commit for item in hub_api.list_repo_tree(hub_repo_id, recursive=True, expand=True)}
+    assert tree["dir/b.txt"].oid == first.oid and tree["dir/c.txt"].oid == second.oid
+    assert tree["dir/c.txt"].date is not None

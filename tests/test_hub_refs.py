@@ -1,5 +1,7 @@
 """Branches, tags, refs and history through the real client."""
 
+from pathlib import Path
+
 import pytest
 from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
 
@@ -71,6 +73,41 @@ def test_tag_of_a_missing_revision_raises_revision_not_found(hub_api, repo):
         hub_api.create_tag(repo, tag="t", revision="no-such-branch")
     with pytest.raises(RevisionNotFoundError):
         hub_api.create_branch(repo, branch="b", revision="0" * 40)
+
+
+def test_ref_errors_use_the_hubs_words(hub_api, repo):
+    hub_api.create_branch(repo, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match="Reference refs/heads/cool-branch already exists"):
+        hub_api.create_branch(repo, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match="Cannot delete refs/heads/main"):
+        hub_api.delete_branch(repo, branch="main")
+
+
+def test_commits_formatted_as_html_on_request(hub_api, repo):
+    hub_api.upload_file(path_or_fileobj=b"2", path_in_repo="two.txt", repo_id=repo, commit_message="<b>two</b> & more")
+    plain, *_ = hub_api.list_repo_commits(repo)
+    assert plain.formatted_title is None
+    latest, *_ = hub_api.list_repo_commits(repo, formatted=True)
+    assert latest.formatted_title == "&lt;b&gt;two&lt;/b&gt; &amp; more" and latest.title == "<b>two</b> & more"
+
+
+def test_an_invalid_tag_on_a_missing_revision_is_a_missing_revision_as_on_the_hub(hub_api, repo):
+    with pytest.raises(RevisionNotFoundError):
+        hub_api.create_tag(repo, tag="invalid tag", revision="foobar")
+
+
+def test_abbreviated_commit_ids_resolve_when_unambiguous(hub_api, repo):
+    head = hub_api.model_info(repo).sha
+    for length in (7, 12, 39):
+        hub_api.create_tag(repo, tag=f"short-{length}", revision=head[:length])
+        assert hub_api.model_info(repo, revision=f"short-{length}").sha == head
+    assert hub_api.model_info(repo, revision=head[:7]).sha == head
+    path = hub_api.hf_hub_download(repo, "one.txt", revision=head[:10])
+    assert Path(path).read_text() == "1"
+    with pytest.raises(RevisionNotFoundError):
+        hub_api.model_info(repo, revision=head[:6])  # too short to be a commit id
+    with pytest.raises(RevisionNotFoundError):
+        hub_api.model_info(repo, revision="0" * 7 if not head.startswith("0" * 7) else "f" * 7)
 
 
 @pytest.mark.parametrize("name", ["bad name", "a..b", "x~1", "end.lock", "-dash", "refs/heads/x", "a:b", ".hidden"])

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi
-from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
 from ._http import raw_request
 
@@ -70,6 +70,36 @@ def test_repo_exists_and_revision_exists(hub_api, hub_repo_id):
     assert hub_api.repo_exists(hub_repo_id)
     assert hub_api.revision_exists(hub_repo_id, "main")
     assert not hub_api.revision_exists(hub_repo_id, "no-such-branch")
+
+
+def test_a_repo_id_without_namespace_is_a_missing_repo_as_on_the_hub(hub_api, hub_repo_id):
+    hub_api.create_repo(hub_repo_id)
+    assert not hub_api.repo_exists("repo-that-does-not-exist")
+    assert not hub_api.repo_exists("repo-that-does-not-exist", repo_type="dataset")
+    assert not hub_api.revision_exists("repo-that-does-not-exist", "main")
+    assert not hub_api.file_exists("repo-that-does-not-exist", "file.txt")
+    with pytest.raises(RepositoryNotFoundError):
+        hub_api.list_repo_commits("repo-that-does-not-exist")
+    with pytest.raises(RepositoryNotFoundError):
+        hub_api.hf_hub_download("repo-that-does-not-exist", "file.txt", repo_type="dataset")
+    response = raw_request("GET", f"{hub_api.endpoint}/api/models/{hub_repo_id}/no-such-endpoint")
+    assert response.status == 404 and "x-error-code" not in response.headers  # still not an endpoint
+
+
+def test_repo_ids_are_case_insensitive_as_on_the_hub(hub_api, local_hub, new_repo_id):
+    namespace, name = new_repo_id().split("/")
+    repo_id = f"{namespace}/{name.title()}"  # e.g. Test-Repo-Ids-Are-Case-Insensitive-...
+    hub_api.create_repo(repo_id)
+    lower = repo_id.lower()
+    commit = hub_api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=lower)
+    assert hub_api.model_info(repo_id).sha == commit.oid == hub_api.model_info(repo_id.upper()).sha
+    assert hub_api.model_info(lower).id == repo_id  # the id as it was created
+    with pytest.raises(HfHubHTTPError) as caught:
+        hub_api.create_repo(repo_id.upper())
+    assert caught.value.response.status_code == 409
+    assert [model.id for model in hub_api.list_models(author=local_hub.user) if model.id.lower() == lower] == [repo_id]
+    hub_api.delete_repo(lower)
+    assert not hub_api.repo_exists(repo_id)
 
 
 def test_missing_repo_and_revision_raise_the_client_errors(hub_api, hub_repo_id):

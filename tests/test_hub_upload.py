@@ -109,6 +109,7 @@ def test_a_stale_parent_commit_is_refused_and_writes_nothing(hub_api, repo):
             repo, operations=[CommitOperationAdd("second.txt", b"2")], commit_message="late", parent_commit=stale
         )
     assert caught.value.response.status_code == 412
+    assert "The branch was updated since you opened this page. Please refresh and try again." in str(caught.value)
     assert hub_api.model_info(repo).sha == head
     assert "second.txt" not in hub_api.list_repo_files(repo)
 
@@ -145,6 +146,41 @@ def test_create_pr_commits_to_a_pull_request_ref(hub_api, repo):
         path_or_fileobj=b"q", path_in_repo="more.txt", repo_id=repo, revision=commit.pr_revision
     )
     assert hub_api.list_repo_refs(repo, include_pull_requests=True).pull_requests[0].target_commit == second.oid
+
+
+def test_a_pull_request_opens_against_a_branch_only(hub_api, repo):
+    head = hub_api.model_info(repo).sha
+    hub_api.create_tag(repo, tag="v1")
+    for base in (head, "v1"):
+        with pytest.raises(RevisionNotFoundError):
+            hub_api.upload_file(path_or_fileobj=b"p", path_in_repo="p.txt", repo_id=repo, revision=base, create_pr=True)
+    assert hub_api.list_repo_refs(repo, include_pull_requests=True).pull_requests == []
+
+
+def test_deleting_a_folder_by_its_name_without_slash_deletes_it(hub_api, repo):
+    hub_api.create_commit(
+        repo, operations=[CommitOperationAdd("nested/a.txt", b"a"), CommitOperationAdd("nested/b/c.txt", b"c")],
+        commit_message="add",
+    )  # fmt: skip
+    hub_api.create_commit(repo, operations=[CommitOperationDelete("nested")], commit_message="delete the folder")
+    assert hub_api.list_repo_files(repo) == [".gitattributes"]
+
+
+def test_backslashes_are_part_of_a_name_but_a_path_cannot_start_with_dot_dot_backslash(hub_api, repo, tmp_path):
+    with pytest.raises(HfHubHTTPError) as caught:
+        hub_api.upload_file(path_or_fileobj=b"x", path_in_repo="..\\ddd", repo_id=repo)
+    assert caught.value.response.status_code == 422
+    assert hub_api.list_repo_files(repo) == [".gitattributes"]
+    hub_api.upload_file(path_or_fileobj=b"x", path_in_repo="folder/..\\..\\..\\file", repo_id=repo)  # as on the Hub
+    assert hub_api.list_repo_files(repo) == [".gitattributes", "folder/..\\..\\..\\file"]
+    with pytest.raises(ValueError):  # and the client refuses to write it outside its folder
+        hub_api.hf_hub_download(repo, "folder/..\\..\\..\\file", local_dir=tmp_path)
+
+
+def test_a_card_without_metadata_is_committed_with_the_hubs_warning(hub_api, repo):
+    with pytest.warns(UserWarning, match="empty or missing yaml metadata"):
+        hub_api.upload_file(path_or_fileobj=b"# no metadata", path_in_repo="README.md", repo_id=repo)
+    assert "README.md" in hub_api.list_repo_files(repo)
 
 
 def test_a_file_cannot_replace_a_folder_or_live_inside_a_file(hub_api, repo):

@@ -208,7 +208,9 @@ def test_a_tampered_blob_is_detected(ppo_cartpole, local_hub, hub_api, hub_repo_
         s for s in hub_api.model_info(hub_repo_id, files_metadata=True).siblings if s.rfilename == "agent.zip"
     )
     namespace, name = hub_repo_id.split("/")
-    served = local_hub.data_dir / "repos" / "models" / namespace / name / "blobs" / sibling.blob_id
+    assert sibling.lfs is not None  # *.zip is LFS-tracked: the Hub stores the zip as an LFS object
+    oid = sibling.lfs.sha256
+    served = local_hub.data_dir / "repos" / "models" / namespace / name / "lfs" / oid[:2] / oid[2:4] / oid
     original = Path(hub_api.hf_hub_download(hub_repo_id, "agent.zip", cache_dir=tmp_path / "peek")).read_bytes()
     tampered = bytearray(original)
     tampered[len(tampered) // 2] ^= 0xFF

@@ -32,7 +32,7 @@ from ._bodies import (
     read_body,
 )
 from ._call import Call, HubConfig, HubState
-from ._errors import ErrorCode, HubError
+from ._errors import ErrorCode, HubError, repo_not_found
 from ._gitrepo import EntryMissing, GitRepoError, InvalidChange, RefConflict, RevisionMissing, StaleParent
 from ._routing import Handler, Route, StreamRoute, find_route, split_raw_path
 from ._sessions import SESSION_COOKIE
@@ -55,6 +55,29 @@ ANONYMOUS_BODIES = 4
 (or more, smaller ones); a body beyond that is answered 503."""
 
 Admission = Callable[[Call], None]
+
+
+_REPO_ROUTES = tuple(route for route in ROUTES if route.pattern[:1] == ("api",) or "resolve" in route.pattern)
+
+
+def _names_a_namespace_less_repo(method: str, segments: list[str]) -> bool:
+    """Whether an unmatched URL is a repo API or file URL naming a repo without a namespace (``/api/models/gpt2``,
+    ``/gpt2/resolve/main/config.json``): the Hub's oldest repos have such ids, the local Hub never does, so such a
+    repo is not found (404 ``RepoNotFound``, which ``repo_exists`` and ``file_exists`` read as False) rather than the
+    URL not being an endpoint."""
+    if len(segments) >= 3 and segments[0] == "api":
+        at = 2
+    elif len(segments) >= 3 and segments[1] == "resolve":
+        at = 0
+    elif len(segments) >= 4 and segments[0] in ("datasets", "spaces") and segments[2] == "resolve":
+        at = 1
+    else:
+        return False
+    try:
+        find_route(_REPO_ROUTES, method, [*segments[:at], "-", *segments[at:]])
+    except HubError:
+        return False
+    return True
 
 
 def _anyone(call: Call) -> None:
@@ -157,7 +180,13 @@ class HubApp:
                 call.body_path.unlink(missing_ok=True)
 
     def _match(self, request: Request) -> tuple[Route, Call]:
-        chosen, params = find_route(ROUTES, request.method, split_raw_path(_raw_path(request.scope)))
+        segments = split_raw_path(_raw_path(request.scope))
+        try:
+            chosen, params = find_route(ROUTES, request.method, segments)
+        except HubError as unmatched:
+            if unmatched.status_code == 404 and _names_a_namespace_less_repo(request.method, segments):
+                raise repo_not_found() from None
+            raise
         authorization = request.headers.get("authorization")
         if authorization or request.method not in _READS:
             grant = self.state.auth.identify(authorization)

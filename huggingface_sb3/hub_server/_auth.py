@@ -68,7 +68,7 @@ class Authenticator:
     def check_read(grant: TokenGrant | None, meta: RepoMeta) -> None:
         """A private repo is invisible (404 RepoNotFound) to everyone but its owner."""
         if meta.private and (grant is None or grant.user != meta.owner):
-            raise repo_not_found(meta.repo_id)
+            raise repo_not_found()
 
     @staticmethod
     def require_write_token(grant: TokenGrant | None) -> TokenGrant:
@@ -86,9 +86,10 @@ class Authenticator:
 
     @staticmethod
     def require_writer(grant: TokenGrant | None, namespace: str) -> TokenGrant:
-        """The caller must hold a write token of the user who owns ``namespace``."""
+        """The caller must hold a write token of the user who owns ``namespace`` (spelt in any case, as on the
+        Hub)."""
         grant = Authenticator.require_write_token(grant)
-        if grant.user != namespace:
+        if grant.user.casefold() != namespace.casefold():
             raise HubError(
                 403,
                 f"You don't have the rights to write to the namespace {namespace!r}: "

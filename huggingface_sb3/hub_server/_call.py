@@ -152,7 +152,7 @@ class Call:
         """Open the route's repo if the caller may read it (404 ``RepoNotFound`` otherwise)."""
         handle = self.hub.storage.open(self.repo_type, self.params["ns"], self.params["name"])
         if handle is None:
-            raise repo_not_found(self.repo_id)
+            raise repo_not_found()
         try:
             self.hub.auth.check_read(self.grant, handle.meta)
         except HubError:

@@ -32,11 +32,11 @@ class HubError(Exception):
         self.extra = dict(extra or {})
 
 
-def repo_not_found(repo_id: str) -> HubError:
+def repo_not_found() -> HubError:
     """The repo does not exist, or it is private and the caller is not its owner (the Hub does not tell which)."""
     return HubError(
         404,
-        f"Repository Not Found for {repo_id}. Check the repo id, and pass a token of the repo's owner if it is private.",
+        "Repository not found",  # the Hub's words: the client's own message then says what to check
         error_code="RepoNotFound",
     )
 

@@ -9,11 +9,12 @@ nobody can supply the bytes of someone else's pointer-looking text file later th
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +30,8 @@ from ._names import is_plausible_revision
 FILE_MODE = 0o100644
 DIR_MODE = 0o040000
 HEX40_RE = re.compile(r"[0-9a-f]{40}")
+SHORT_SHA_RE = re.compile(r"[0-9a-f]{7,39}")
+"""An abbreviated commit id, as ``git`` and the Hub accept it: at least 7 hex digits."""
 DEFAULT_BRANCH = "main"
 
 
@@ -214,7 +217,8 @@ class GitRepo:
     # -- revisions ---------------------------------------------------------------------------------
 
     def resolve(self, revision: str) -> tuple[str, str | None] | None:
-        """Map a branch, tag, ``refs/...`` name or full commit id to ``(commit id, ref name or None)``."""
+        """Map a branch, tag, ``refs/...`` name, commit id or unambiguous abbreviated commit id (7 hex digits or
+        more, as the Hub accepts) to ``(commit id, ref name or None)``."""
         if not is_plausible_revision(revision):
             return None
         candidates = [revision] if revision.startswith("refs/") else [f"refs/heads/{revision}", f"refs/tags/{revision}"]
@@ -224,7 +228,20 @@ class GitRepo:
                 return target, ref
         if HEX40_RE.fullmatch(revision) and self._is_commit(_object_id(revision)):
             return revision, None
+        if SHORT_SHA_RE.fullmatch(revision):
+            commit = self._unique_commit_with_prefix(revision)
+            return (commit, None) if commit is not None else None
         return None
+
+    def _unique_commit_with_prefix(self, prefix: str) -> str | None:
+        """The one commit whose id starts with ``prefix``; None when there is none, or more than one."""
+        found = None
+        for sha in self._repo.object_store.iter_prefix(prefix.encode("ascii")):
+            if self._is_commit(sha):
+                if found is not None:
+                    return None
+                found = sha.decode("ascii")
+        return found
 
     def _read_ref(self, ref: str) -> str | None:
         try:
@@ -323,6 +340,24 @@ class GitRepo:
                 author=commit.author.decode("utf-8", "replace").split(" <", 1)[0],
             )
             sha = commit.parents[0] if commit.parents else None
+
+    def last_commits(self, commit_id: str, paths: Collection[str], *, max_commits: int) -> dict[str, CommitRecord]:
+        """For each path (file or folder), the newest commit, by first parents from ``commit_id``, that changed it.
+
+        Walks at most ``max_commits`` commits: a path whose change lies further back is left out. Each commit costs
+        one tree lookup per path still open, so the caller bounds ``paths`` too.
+        """
+        found: dict[str, CommitRecord] = {}
+        now = {path: self._lookup(commit_id, path) for path in paths}
+        for record in itertools.islice(self.history(commit_id), max_commits):
+            parents = self.parents(record.commit_id)
+            for path in [path for path in now if path not in found]:
+                before = self._lookup(parents[0], path) if parents else None
+                if before != now[path]:
+                    found[path] = record
+            if len(found) == len(now):
+                break
+        return found
 
     def parents(self, commit_id: str) -> tuple[str, ...]:
         """The parent commit ids of a commit (none for the first one)."""
@@ -433,8 +468,9 @@ class GitRepo:
             raise RevisionMissing(f"Invalid rev id: {ref} does not exist.")
         if parent_commit is not None and parent_commit != head:
             raise StaleParent(
-                f"The parent commit {parent_commit} is no longer the head of {ref} (now {head}): "
-                "someone committed in between. Fetch the new head and retry."
+                "The branch was updated since you opened this page. Please refresh and try again. "  # the Hub's words
+                f"(The parent commit {parent_commit} is no longer the head of {ref}, now {head}: someone committed "
+                "in between. Fetch the new head and retry.)"
             )
         files = dict(self._blob_ids(self._tree_of(head), ""))
         planned = _plan(files, changes, self.lfs, ref=ref)
@@ -528,6 +564,8 @@ def _plan(
     """
     planned = _PlannedFiles(files)
     for change in changes:
+        if isinstance(change, DeleteFile) and change.path not in planned.files and planned.is_folder(change.path):
+            change = DeleteFolder(change.path)  # the Hub deletes a folder named without its trailing slash too
         if isinstance(change, DeleteFile):
             if change.path not in planned.files:
                 raise EntryMissing(f"A file with this name doesn't exist: cannot delete {change.path!r} on {ref}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -13,6 +14,13 @@ from ._gitrepo import FileEntry, FolderEntry
 from ._names import validate_path_in_repo
 from ._pagination import paginated
 from ._routing import route
+from ._storage import RepoHandle
+from ._timestamps import hub_timestamp
+
+MAX_EXPANDED_ENTRIES = 100
+"""Entries per request (a paths-info request, a tree page) that get their last commit with ``expand``."""
+MAX_HISTORY_WALK = 1000
+"""Commits walked back to find an entry's last commit: with the cap above, at most 100,000 tree lookups a request."""
 
 
 def entry_json(entry: FileEntry | FolderEntry) -> dict[str, Any]:
@@ -26,25 +34,46 @@ def entry_json(entry: FileEntry | FolderEntry) -> dict[str, Any]:
 
 
 def list_tree(call: Call) -> Response:
-    """``GET /api/{type}s/{id}/tree/{rev}[/{path}]``: a folder's entries, or everything under it with ``recursive``."""
+    """``GET /api/{type}s/{id}/tree/{rev}[/{path}]``: a folder's entries, or everything under it with ``recursive``;
+    with ``expand``, each entry of the page also gets its ``lastCommit``."""
     path = call.params["path"].strip("/")
     if path:
         path = validate_path_in_repo(path)
     with call.open_readable() as handle:
         commit_id, _ = call.resolve(handle, call.params["rev"])
         entries = handle.git.list_folder(commit_id, path, recursive=call.flag("recursive"))
+        if call.flag("expand"):
+            return paginated(
+                call, entries, render=lambda page: _expanded(handle, commit_id, page), page_size=MAX_EXPANDED_ENTRIES
+            )
     return paginated(call, [entry_json(entry) for entry in entries])
 
 
 def paths_info(call: Call) -> Response:
-    """``POST /api/{type}s/{id}/paths-info/{rev}`` (form ``paths=...``): the entries of the paths that exist."""
+    """``POST /api/{type}s/{id}/paths-info/{rev}`` (form ``paths=...``, ``expand``): the entries of the paths that
+    exist; with ``expand``, each with its ``lastCommit``."""
     paths = call.form.get("paths", [])
-    if len(paths) > 10_000:
-        raise bad_request("Too many paths: ask for at most 10000 per request.")
+    expand = call.form.get("expand", ["false"])[-1].lower() in ("1", "true")
+    limit = MAX_EXPANDED_ENTRIES if expand else 10_000
+    if len(paths) > limit:
+        raise bad_request(f"Too many paths: ask for at most {limit} per request{' with expand' if expand else ''}.")
     with call.open_readable() as handle:
         commit_id, _ = call.resolve(handle, call.params["rev"])
-        found = [handle.git.entry(commit_id, validate_path_in_repo(path)) for path in paths]
-    return JSONResponse([entry_json(entry) for entry in found if entry is not None])
+        found = [entry for path in paths if (entry := handle.git.entry(commit_id, validate_path_in_repo(path)))]
+        return JSONResponse(_expanded(handle, commit_id, found) if expand else [entry_json(entry) for entry in found])
+
+
+def _expanded(handle: RepoHandle, commit_id: str, entries: Sequence[FileEntry | FolderEntry]) -> list[dict[str, Any]]:
+    """Entries as JSON with the ``lastCommit`` that changed each (``id``, ``title``, ``date``), as the Hub expands
+    them; an entry whose change lies more than :data:`MAX_HISTORY_WALK` commits back gets none."""
+    last = handle.git.last_commits(commit_id, [entry.path for entry in entries], max_commits=MAX_HISTORY_WALK)
+    expanded = []
+    for entry in entries:
+        info = entry_json(entry)
+        if (record := last.get(entry.path)) is not None:
+            info["lastCommit"] = {"id": record.commit_id, "title": record.title, "date": hub_timestamp(record.date)}
+        expanded.append(info)
+    return expanded
 
 
 class _LargeChunkFileResponse(FileResponse):

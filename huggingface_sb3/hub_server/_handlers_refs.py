@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -37,6 +38,7 @@ def list_refs(call: Call) -> Response:
 
 def list_commits(call: Call) -> Response:
     """``GET /api/{type}s/{id}/commits/{rev}``: the history of a revision, newest first, paginated."""
+    formatted = "formatted" in call.request.query_params.getlist("expand[]")
     with call.open_readable() as handle:
         commit_id, _ = call.resolve(handle, call.params["rev"])
         commits = [
@@ -46,6 +48,11 @@ def list_commits(call: Call) -> Response:
                 "message": record.message,
                 "date": hub_timestamp(record.date),
                 "authors": [{"user": record.author}],
+                **(
+                    {"formatted": {"title": html.escape(record.title), "message": html.escape(record.message)}}
+                    if formatted
+                    else {}
+                ),
             }
             for record in handle.git.history(commit_id)
         ]
@@ -60,7 +67,7 @@ def create_branch(call: Call) -> Response:
     with handle, call.hub.storage.lock(call.repo_type, handle.meta.namespace, handle.meta.name):
         commit_id, _ = call.resolve(handle, starting_point)
         if not handle.git.set_ref(f"refs/heads/{branch}", commit_id, must_not_exist=True):
-            raise HubError(409, f"Reference already exists: branch {branch!r}.")
+            raise HubError(409, f"Reference refs/heads/{branch} already exists")  # the Hub's words
     return JSONResponse({})
 
 
@@ -68,7 +75,7 @@ def delete_branch(call: Call) -> Response:
     """``DELETE /api/{type}s/{id}/branch/{branch}``; the default branch cannot be deleted."""
     branch = call.params["branch"]
     if branch == DEFAULT_BRANCH:
-        raise HubError(403, f"The default branch {DEFAULT_BRANCH!r} cannot be deleted.")
+        raise HubError(403, f"Cannot delete refs/heads/{DEFAULT_BRANCH}: it is the default branch.")
     handle, _ = call.open_writable()
     with handle, call.hub.storage.lock(call.repo_type, handle.meta.namespace, handle.meta.name):
         if not handle.git.delete_ref(f"refs/heads/{branch}"):
@@ -78,11 +85,12 @@ def delete_branch(call: Call) -> Response:
 
 def create_tag(call: Call) -> Response:
     """``POST /api/{type}s/{id}/tag/{rev}``: tag a revision, annotated when ``message`` is given."""
-    tag = validate_ref_name(call.json_field("tag", str), "tag")
+    tag_name = call.json_field("tag", str)
     message = call.json_field("message", str, required=False)
     handle, grant = call.open_writable()
     with handle, call.hub.storage.lock(call.repo_type, handle.meta.namespace, handle.meta.name):
-        commit_id, _ = call.resolve(handle, call.params["rev"])
+        commit_id, _ = call.resolve(handle, call.params["rev"])  # a missing revision first, as the Hub answers
+        tag = validate_ref_name(tag_name, "tag")
         ref = f"refs/tags/{tag}"
         created = (
             handle.git.create_annotated_tag(ref, commit_id, message=message, tagger=git_identity(grant.user))
@@ -90,7 +98,7 @@ def create_tag(call: Call) -> Response:
             else handle.git.set_ref(ref, commit_id, must_not_exist=True)
         )
         if not created:
-            raise HubError(409, f"Reference already exists: tag {tag!r}.")
+            raise HubError(409, f"Reference refs/tags/{tag} already exists")
     return JSONResponse({})
 
 
@@ -110,8 +118,8 @@ def open_pull_request(
     """Create ``refs/pr/N`` at the head of the ``base`` branch and record the pull request; call under the
     repo's lock."""
     base_commit, base_ref = call.resolve(handle, base)
-    if base_ref is None or not base_ref.startswith("refs/heads/"):
-        raise bad_request(f"A pull request targets a branch; {base!r} is not one.")
+    if base_ref is None or not base_ref.startswith("refs/heads/"):  # the Hub: no such branch to open it against
+        raise revision_not_found(base, handle.meta.repo_id)
     number = max((pr.num for pr in handle.meta.pull_requests), default=0) + 1
     pull_request = PullRequest(
         num=number,

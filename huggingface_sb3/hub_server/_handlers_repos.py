@@ -60,6 +60,7 @@ def create_repo(call: Call) -> Response:
     """``POST /api/repos/create``: a new repo with an initial commit; 409 (still carrying ``url``) if it exists."""
     repo_type, namespace, name = _target_repo(call)
     grant = call.hub.auth.require_writer(call.grant, namespace)
+    namespace = grant.user  # the owner's own spelling: ids are case-insensitive, one folder per namespace
     if namespace in RESERVED_NAMESPACES:
         raise bad_request(f"{namespace!r} is reserved by the Hub and cannot be used as a namespace.")
     private = _private_flag(call.json)
@@ -89,7 +90,7 @@ def delete_repo(call: Call) -> Response:
     repo_type, namespace, name = _target_repo(call)
     handle = call.hub.storage.open(repo_type, namespace, name)
     if handle is None:
-        raise repo_not_found(f"{namespace}/{name}")
+        raise repo_not_found()
     with handle:
         call.hub.auth.check_read(call.grant, handle.meta)
         call.hub.auth.require_writer(call.grant, namespace)

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import io
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -39,10 +40,11 @@ def validate_yaml(call: Call) -> Response:
     """``POST /api/validate-yaml``: check a README's metadata; always answers JSON (the client reads it first)."""
     content = call.json_field("content", str)
     try:
-        validate_metadata(content, card_limits(call.hub.config))
+        metadata = validate_metadata(content, card_limits(call.hub.config))
     except MetadataError as error:
         return JSONResponse({"errors": [{"message": problem} for problem in error.problems]}, status_code=400)
-    return JSONResponse({"errors": [], "warnings": []})
+    warnings = [] if metadata else [{"message": "empty or missing yaml metadata in repo card"}]  # as the Hub warns
+    return JSONResponse({"errors": [], "warnings": warnings})
 
 
 @dataclass(frozen=True)
@@ -165,10 +167,11 @@ def commit(call: Call) -> Response:
             if ref is None or not ref.startswith(("refs/heads/", "refs/pr/")):
                 raise bad_request(f"Cannot commit to {revision!r}: commits go to a branch (or a pull request).")
         message = parsed.summary + (f"\n\n{parsed.description}" if parsed.description else "")
+        changes = _tracked_files_as_lfs(handle, ref, parsed.changes)
         try:
             commit_id = handle.git.commit(
                 ref,
-                parsed.changes,
+                changes,
                 author=git_identity(author),
                 message=message,
                 parent_commit=parsed.parent_commit,
@@ -185,6 +188,47 @@ def commit(call: Call) -> Response:
             "pullRequestUrl": f"{repo_url}/discussions/{pull_request.num}" if pull_request else None,
         }
     )
+
+
+def _tracked_files_as_lfs(handle: RepoHandle, ref: str, changes: list[Change]) -> list[Change]:
+    """The changes, with every inline file that ``.gitattributes`` tracks with LFS turned into a large file.
+
+    Clients upload such files inline here (the local Hub answers ``regular`` at preupload unless started with
+    ``--upload-mode lfs``, because a file marked ``lfs`` would go through Xet), but the Hub stores them as LFS
+    objects: the repo then reads as on the Hub (``lfs`` metadata in paths-info, trees and ``repo_info``, the
+    LFS ETag on download). The ``.gitattributes`` is the one this commit writes, else the branch's.
+    """
+    written = next((c for c in reversed(changes) if isinstance(c, AddFile) and c.path == ".gitattributes"), None)
+    if written is not None:
+        text = written.source.read_bytes().decode("utf-8", "replace")
+    else:
+        resolved = handle.git.resolve(ref)
+        entry = handle.git.entry(resolved[0], ".gitattributes") if resolved is not None else None
+        text = _read_text(handle, entry if isinstance(entry, FileEntry) else None)
+    try:
+        tracked = parse_gitattributes_lfs(text)
+    except TooComplexError as error:
+        raise bad_request(f"Too many or too long .gitattributes patterns: {error}") from None
+    _check_matching_work(len(changes), len(tracked))
+    return [
+        _as_large_file(change) if isinstance(change, AddFile) and _stored_as_lfs(change, tracked) else change
+        for change in changes
+    ]
+
+
+def _stored_as_lfs(change: AddFile, tracked: GlobRules) -> bool:
+    """Whether an inline file goes to the LFS store: tracked and not empty (the Hub keeps empty files regular)."""
+    return change.source.stat().st_size > 0 and tracked.matches(change.path)
+
+
+def _as_large_file(change: AddFile) -> AddLfsFile:
+    """An inline file's content, hashed as an LFS object (SHA-256) and as a git blob (SHA-1), to be stored as such."""
+    size = change.source.stat().st_size
+    with open(change.source, "rb") as source, open(os.devnull, "wb") as nowhere:
+        hashes = HashingWriter(nowhere, size)
+        while chunk := source.read(MiB):
+            hashes.write(chunk)
+    return AddLfsFile(change.path, hashes.sha256, size, PendingObject(change.source, hashes.git_sha1))
 
 
 def _parse_commit(call: Call, body_path: Path, cleanup: ExitStack) -> _ParsedCommit:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ._errors import bad_request
+from ._errors import HubError, bad_request
 
 REPO_TYPES = ("model", "dataset", "space")
 MAX_NAME_LENGTH = 96
@@ -39,8 +39,10 @@ def validate_repo_part(value: str, what: str) -> str:
 def validate_path_in_repo(path: object) -> str:
     """Check a file or folder path inside a repo and return it without a trailing slash.
 
-    Refuses empty, absolute and over-long paths, ``.``/``..``/empty segments, backslashes, control
-    characters and anything inside ``.git/``. The path is returned in Unicode NFC, so the composed and decomposed
+    Refuses empty, absolute and over-long paths, ``.``/``..``/empty segments, control characters, a path starting
+    with ``..\\`` (422, as the Hub answers) and anything inside ``.git/``. Other backslashes are part of a name, as on
+    the Hub: clients keep such files inside their download folder themselves (huggingface_hub refuses names that
+    would leave it on Windows). The path is returned in Unicode NFC, so the composed and decomposed
     spellings of one name (macOS writes the latter) are one file, not two that look the same.
     """
     if not isinstance(path, str):
@@ -56,8 +58,10 @@ def validate_path_in_repo(path: object) -> str:
         raise bad_request(f"Invalid path: longer than {MAX_PATH_BYTES} bytes.")
     if stripped.startswith("/"):
         raise bad_request(f"Invalid path {path!r}: paths are relative to the repo root, not absolute.")
-    if "\\" in stripped or any(ord(char) < 0x20 or ord(char) == 0x7F for char in stripped):
-        raise bad_request(f"Invalid path {path!r}: backslashes and control characters are not allowed.")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in stripped):
+        raise bad_request(f"Invalid path {path!r}: control characters are not allowed.")
+    if stripped.startswith("..\\"):
+        raise HubError(422, f"Invalid path {path!r}: a relative path leaving the repo is not allowed.")
     for segment in stripped.split("/"):
         if segment in ("", ".", ".."):
             raise bad_request(f"Invalid path {path!r}: empty, '.' and '..' segments are not allowed.")

@@ -165,26 +165,30 @@ class HubStorage:
         self.tmp_dir.mkdir()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._spellings = {
+            _case_key(folder.parent.parent.name, folder.parent.name, folder.name): folder.relative_to(self.repos_dir)
+            for folder in (meta_file.parent for meta_file in self.repos_dir.glob("*/*/*/meta.json"))
+        }
+        """Repo ids are case-insensitive, as on the Hub: each repo's folder, by its lower-cased type, namespace and
+        name."""
 
     def close(self) -> None:
         """Release the data directory for another server."""
         self._lock_file.close()
 
     def _folder(self, repo_type: str, namespace: str, name: str) -> Path:
-        """The repo's folder; the names are validated first, so no request can point outside the data dir."""
+        """The repo's folder, whatever the case of the id (a new repo's, as spelt); the names are validated first, so
+        no request can point outside the data dir."""
         if repo_type not in REPO_TYPES:
             raise ValueError(f"unknown repo type {repo_type!r}")
-        return (
-            self.repos_dir
-            / f"{repo_type}s"
-            / validate_repo_part(namespace, "namespace")
-            / validate_repo_part(name, "repo name")
-        )
+        spelt = Path(f"{repo_type}s", validate_repo_part(namespace, "namespace"), validate_repo_part(name, "repo name"))
+        with self._locks_guard:
+            return self.repos_dir / self._spellings.get(_case_key(*spelt.parts), spelt)
 
     @contextmanager
     def lock(self, repo_type: str, namespace: str, name: str) -> Iterator[None]:
         """Hold the repo's write lock: commits and ref changes to one repo happen one at a time."""
-        key = f"{repo_type}s/{namespace}/{name}"
+        key = _case_key(f"{repo_type}s", namespace, name)  # one lock for every spelling of the id
         with self._locks_guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
@@ -227,6 +231,8 @@ class HubStorage:
             if target.exists():
                 return None
             raise
+        with self._locks_guard:
+            self._spellings[_case_key(*target.relative_to(self.repos_dir).parts)] = target.relative_to(self.repos_dir)
         return meta
 
     def delete(self, repo_type: str, namespace: str, name: str) -> bool:
@@ -237,6 +243,8 @@ class HubStorage:
             os.rename(target, trash)
         except FileNotFoundError:
             return False
+        with self._locks_guard:
+            self._spellings.pop(_case_key(*target.relative_to(self.repos_dir).parts), None)
         shutil.rmtree(trash, ignore_errors=True)
         return True
 
@@ -282,6 +290,11 @@ def _lock_data_dir(data_dir: Path) -> TextIO:
     lock_file.write(str(os.getpid()))
     lock_file.flush()
     return lock_file
+
+
+def _case_key(*parts: str) -> str:
+    """A repo's type folder, namespace and name, as one case-insensitive key."""
+    return "/".join(parts).casefold()
 
 
 def git_identity(user: str) -> str:
