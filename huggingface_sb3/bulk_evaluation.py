@@ -284,7 +284,6 @@ def _evaluate(
             deterministic = publisher_deterministic(agent.results, agent.env_id)
         partial["deterministic"] = deterministic
         evaluating = time.perf_counter()
-        seconds["download"] = files.download_seconds
         seconds["load"] = evaluating - loaded - files.download_seconds
         result = run_evaluation(
             agent.model, evaluation_env, n_eval_episodes=n_eval_episodes, deterministic=deterministic, seed=seed,
@@ -292,8 +291,8 @@ def _evaluate(
         )  # fmt: skip
         seconds["evaluate"] = time.perf_counter() - evaluating
     finally:
+        seconds["download"] = files.download_seconds
         if not seconds["load"]:
-            seconds["download"] = files.download_seconds
             seconds["load"] = time.perf_counter() - loaded - files.download_seconds
         _close(evaluation_env, agent)
     return SourceEvaluation(

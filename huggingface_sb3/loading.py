@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,8 +147,10 @@ def load_agent(
         repo_id_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only,
         endpoint=endpoint,
     )  # fmt: skip
-    return load_agent_files(files, filename=filename, algo=algo, env_id=env_id, env=env, env_kwargs=env_kwargs,
-                 render_mode=render_mode, device=device, trust_remote_code=trust_remote_code)  # fmt: skip
+    return load_agent_files(
+        files, filename=filename, algo=algo, env_id=env_id, env=env, env_kwargs=env_kwargs, render_mode=render_mode,
+        device=device, trust_remote_code=trust_remote_code,
+    )  # fmt: skip
 
 
 def open_agent_files(
@@ -244,9 +248,8 @@ class _HubFiles(AgentFiles):
             self.local_files_only = True
             self._from_cache(revision)
             return
-        asked = time.perf_counter()
         try:
-            with hub_errors(repo_id, endpoint=endpoint, revision=revision):
+            with self._on_the_hub(), hub_errors(repo_id, endpoint=endpoint, revision=revision):
                 info = self.api.model_info(repo_id, revision=revision or "main", files_metadata=True)
         except HubRequestError as unreachable:  # use the cached snapshot, as hf_hub_download does
             self.local_files_only = True
@@ -255,8 +258,6 @@ class _HubFiles(AgentFiles):
             except HuggingFaceSB3Error:
                 raise unreachable from None
             return
-        finally:
-            self.download_seconds += time.perf_counter() - asked
         if info.sha is None:
             raise HubRequestError(f"The Hub did not say which commit {revision or 'main'} of {repo_id} is; retry.")
         self.revision = info.sha
@@ -266,6 +267,15 @@ class _HubFiles(AgentFiles):
         self.checksums = {
             sibling.rfilename: (sibling.lfs.sha256 if sibling.lfs else None, sibling.blob_id) for sibling in siblings
         }
+
+    @contextmanager
+    def _on_the_hub(self) -> Iterator[None]:
+        """Add the wall time of the block (requests to the Hub) to ``download_seconds``."""
+        asked = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.download_seconds += time.perf_counter() - asked
 
     def _remember_ref(self, revision: str, commit: str) -> None:
         """Record in the cache which commit ``revision`` named (the cache's documented ``refs/`` layout), so that
@@ -300,20 +310,19 @@ class _HubFiles(AgentFiles):
         self.names = tuple(sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()))
 
     def path(self, name: str) -> Path:
-        asked = time.perf_counter()
-        try:
-            with hub_errors(self.repo_id, endpoint=self.api.endpoint, revision=self.revision, filename=name):
-                downloaded = Path(
-                    self.api.hf_hub_download(
-                        self.repo_id,
-                        name,
-                        revision=self.revision,
-                        cache_dir=self.cache_dir,
-                        local_files_only=self.local_files_only,
-                    )
+        with (
+            self._on_the_hub(),
+            hub_errors(self.repo_id, endpoint=self.api.endpoint, revision=self.revision, filename=name),
+        ):
+            downloaded = Path(
+                self.api.hf_hub_download(
+                    self.repo_id,
+                    name,
+                    revision=self.revision,
+                    cache_dir=self.cache_dir,
+                    local_files_only=self.local_files_only,
                 )
-        finally:
-            self.download_seconds += time.perf_counter() - asked
+            )
         self._sha256[name] = _verify(
             downloaded, name, self.checksums.get(name, (None, None)), self.repo_id, self.revision
         )

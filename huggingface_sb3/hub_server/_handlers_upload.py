@@ -6,7 +6,6 @@ import base64
 import binascii
 import hashlib
 import io
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -211,24 +210,22 @@ def _tracked_files_as_lfs(handle: RepoHandle, ref: str, changes: list[Change]) -
         raise bad_request(f"Too many or too long .gitattributes patterns: {error}") from None
     _check_matching_work(len(changes), len(tracked))
     return [
-        _as_large_file(change) if isinstance(change, AddFile) and _stored_as_lfs(change, tracked) else change
+        change.as_large_file if isinstance(change, _InlineFile) and _stored_as_lfs(change, tracked) else change
         for change in changes
     ]
 
 
-def _stored_as_lfs(change: AddFile, tracked: GlobRules) -> bool:
+@dataclass(frozen=True)
+class _InlineFile(AddFile):
+    """A regular file decoded from the commit, with the large file it becomes if ``.gitattributes`` tracks it (its
+    hashes were computed while decoding, so storing it as LFS reads it no more)."""
+
+    as_large_file: AddLfsFile
+
+
+def _stored_as_lfs(change: _InlineFile, tracked: GlobRules) -> bool:
     """Whether an inline file goes to the LFS store: tracked and not empty (the Hub keeps empty files regular)."""
-    return change.source.stat().st_size > 0 and tracked.matches(change.path)
-
-
-def _as_large_file(change: AddFile) -> AddLfsFile:
-    """An inline file's content, hashed as an LFS object (SHA-256) and as a git blob (SHA-1), to be stored as such."""
-    size = change.source.stat().st_size
-    with open(change.source, "rb") as source, open(os.devnull, "wb") as nowhere:
-        hashes = HashingWriter(nowhere, size)
-        while chunk := source.read(MiB):
-            hashes.write(chunk)
-    return AddLfsFile(change.path, hashes.sha256, size, PendingObject(change.source, hashes.git_sha1))
+    return bool(change.as_large_file.size) and tracked.matches(change.path)
 
 
 def _parse_commit(call: Call, body_path: Path, cleanup: ExitStack) -> _ParsedCommit:
@@ -336,9 +333,10 @@ def _inline_file(call: Call, path: str, value: dict[str, Any], cleanup: ExitStac
         destination = Path(target.name)
         cleanup.callback(destination.unlink, missing_ok=True)
         writer = _decode_base64(content, target, path)
+    large = AddLfsFile(path, writer.sha256, writer.written, PendingObject(destination, writer.git_sha1))
     if writer.written >= LARGE_FILE_BYTES or looks_like_pointer(destination, writer.written):
-        return AddLfsFile(path, writer.sha256, writer.written, PendingObject(destination, writer.git_sha1))
-    return AddFile(path, destination)
+        return large
+    return _InlineFile(path, destination, large)
 
 
 def _decode_base64(content: str | SpooledString, target: IO[bytes], path: str) -> HashingWriter:
